@@ -1,0 +1,3 @@
+module github.com/pccagent/pccagent
+
+go 1.26.8
