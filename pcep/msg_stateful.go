@@ -1,0 +1,394 @@
+package pcep
+
+// Attribute lists and the stateful messages PCRpt, PCUpd (RFC 8231) and
+// PCInitiate (RFC 8281).
+
+// attrList says where an attribute list puts the optional RRO and the
+// BANDWIDTH that follows it; nil pointers mean the list accepts no RRO.
+type attrList struct {
+	a     *Attributes
+	rro   **ERO
+	rroBW **Bandwidth
+}
+
+// attributes decodes attribute objects in any order until an object that
+// does not belong to an attribute list, which it leaves for the caller.
+// Lists (BANDWIDTH, METRIC, ASSOCIATION, VENDOR-INFORMATION) accumulate; a
+// second LSPA, IRO or RRO is a malformed message.
+func (d *decoder) attributes(l attrList) error {
+	a := l.a
+	afterRRO := false
+	for {
+		c, err := d.peek()
+		if err != nil {
+			return err
+		}
+		wasAfterRRO := afterRRO
+		afterRRO = false
+		switch c {
+		case ClassLSPA:
+			if a.LSPA != nil {
+				return closeMalformed("second LSPA object in an attribute list")
+			}
+			if a.LSPA, err = decodeLSPA(d.take()); err != nil {
+				return err
+			}
+		case ClassBandwidth:
+			bw, err := decodeBandwidth(d.take())
+			if err != nil {
+				return err
+			}
+			if wasAfterRRO && l.rroBW != nil && *l.rroBW == nil {
+				*l.rroBW = &bw
+			} else {
+				a.Bandwidths = append(a.Bandwidths, bw)
+			}
+		case ClassMetric:
+			m, err := decodeMetric(d.take())
+			if err != nil {
+				return err
+			}
+			a.Metrics = append(a.Metrics, m)
+		case ClassIRO:
+			if a.IRO != nil {
+				return closeMalformed("second IRO object in an attribute list")
+			}
+			a.IRO = &ERO{}
+			if err := decodeERO(d.take(), a.IRO); err != nil {
+				return err
+			}
+		case ClassRRO:
+			if l.rro == nil {
+				return nil
+			}
+			if *l.rro != nil {
+				return closeMalformed("second RRO object in a path")
+			}
+			*l.rro = &ERO{}
+			if err := decodeERO(d.take(), *l.rro); err != nil {
+				return err
+			}
+			afterRRO = true
+		case ClassAssociation:
+			as, err := decodeAssociation(d.take())
+			if err != nil {
+				return err
+			}
+			a.Associations = append(a.Associations, as)
+		case ClassVendorInfo:
+			v, err := decodeVendorInfo(d.take())
+			if err != nil {
+				return err
+			}
+			a.VendorInfo = append(a.VendorInfo, v)
+		default:
+			return nil
+		}
+	}
+}
+
+// appendAttrsHead appends LSPA, BANDWIDTH and METRIC objects; appendAttrsTail
+// appends IRO, ASSOCIATION and VENDOR-INFORMATION objects. A PCReq puts its
+// RRO between the two.
+func appendAttrsHead(b []byte, a *Attributes) ([]byte, error) {
+	var err error
+	if a.LSPA != nil {
+		if err := checkRawTLVs(a.LSPA.Unknown); err != nil {
+			return b, err
+		}
+		b = appendLSPA(b, a.LSPA)
+	}
+	for i := range a.Bandwidths {
+		if b, err = appendBandwidth(b, &a.Bandwidths[i]); err != nil {
+			return b, err
+		}
+	}
+	for i := range a.Metrics {
+		b = appendMetric(b, &a.Metrics[i])
+	}
+	return b, nil
+}
+
+func appendAttrsTail(b []byte, a *Attributes) ([]byte, error) {
+	var err error
+	if a.IRO != nil {
+		if b, err = appendERO(b, ClassIRO, a.IRO); err != nil {
+			return b, err
+		}
+	}
+	for i := range a.Associations {
+		if b, err = appendAssociation(b, &a.Associations[i]); err != nil {
+			return b, err
+		}
+	}
+	for i := range a.VendorInfo {
+		b = appendVendorInfo(b, &a.VendorInfo[i])
+	}
+	return b, nil
+}
+
+func appendAttributes(b []byte, a *Attributes) ([]byte, error) {
+	b, err := appendAttrsHead(b, a)
+	if err != nil {
+		return b, err
+	}
+	return appendAttrsTail(b, a)
+}
+
+// pcrpt1 and pcupd1 hold a message and its only entry in one allocation, the
+// common case on the wire.
+type pcrpt1 struct {
+	m PCRpt
+	r [1]Report
+}
+
+type pcupd1 struct {
+	m PCUpd
+	u [1]Update
+}
+
+// pcrptMsg decodes <PCRpt> ::= <Common Header> <state-report-list> with
+// <state-report> ::= [<SRP>] <LSP> <path>.
+func (d *decoder) pcrptMsg() (Message, error) {
+	var m *PCRpt
+	if n := d.count(ClassLSP); n <= 1 {
+		x := &pcrpt1{}
+		m = &x.m
+		m.Reports = x.r[:0:1]
+	} else {
+		m = &PCRpt{Reports: make([]Report, 0, n)}
+	}
+	for {
+		c, err := d.peek()
+		if err != nil {
+			return nil, err
+		}
+		if c == 0 && len(m.Reports) > 0 {
+			return m, nil
+		}
+		m.Reports = append(m.Reports, Report{})
+		r := &m.Reports[len(m.Reports)-1]
+		if c == ClassSRP {
+			r.HasSRP = true
+			if err := decodeSRP(d.take(), &r.SRP); err != nil {
+				return nil, err
+			}
+			if c, err = d.peek(); err != nil {
+				return nil, err
+			}
+		}
+		if c != ClassLSP {
+			return nil, missing(ValMissingLSP, "PCRpt: LSP")
+		}
+		if err := decodeLSP(d.take(), &r.LSP); err != nil {
+			return nil, err
+		}
+		if c, err = d.peek(); err != nil {
+			return nil, err
+		}
+		if c != ClassERO {
+			return nil, missing(ValMissingERO, "PCRpt: ERO")
+		}
+		if err := decodeERO(d.take(), &r.ERO); err != nil {
+			return nil, err
+		}
+		if err := d.attributes(attrList{a: &r.Attributes, rro: &r.RRO}); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func appendPCRpt(b []byte, m *PCRpt) ([]byte, error) {
+	if len(m.Reports) == 0 {
+		return b, encodeErr("PCRpt without report")
+	}
+	var err error
+	for i := range m.Reports {
+		r := &m.Reports[i]
+		if r.HasSRP {
+			if b, err = appendSRP(b, &r.SRP); err != nil {
+				return b, err
+			}
+		}
+		if b, err = appendLSP(b, &r.LSP); err != nil {
+			return b, err
+		}
+		if b, err = appendERO(b, ClassERO, &r.ERO); err != nil {
+			return b, err
+		}
+		if r.RRO != nil {
+			if b, err = appendERO(b, ClassRRO, r.RRO); err != nil {
+				return b, err
+			}
+		}
+		if b, err = appendAttributes(b, &r.Attributes); err != nil {
+			return b, err
+		}
+	}
+	return b, nil
+}
+
+// pcupdMsg decodes <PCUpd> ::= <Common Header> <update-request-list> with
+// <update-request> ::= <SRP> <LSP> <path>.
+func (d *decoder) pcupdMsg() (Message, error) {
+	var m *PCUpd
+	if n := d.count(ClassLSP); n <= 1 {
+		x := &pcupd1{}
+		m = &x.m
+		m.Updates = x.u[:0:1]
+	} else {
+		m = &PCUpd{Updates: make([]Update, 0, n)}
+	}
+	for {
+		c, err := d.peek()
+		if err != nil {
+			return nil, err
+		}
+		if c == 0 && len(m.Updates) > 0 {
+			return m, nil
+		}
+		if c != ClassSRP {
+			return nil, missing(ValMissingSRP, "PCUpd: SRP")
+		}
+		m.Updates = append(m.Updates, Update{})
+		u := &m.Updates[len(m.Updates)-1]
+		if err := decodeSRP(d.take(), &u.SRP); err != nil {
+			return nil, err
+		}
+		if c, err = d.peek(); err != nil {
+			return nil, err
+		}
+		if c != ClassLSP {
+			return nil, missing(ValMissingLSP, "PCUpd: LSP")
+		}
+		if err := decodeLSP(d.take(), &u.LSP); err != nil {
+			return nil, err
+		}
+		if c, err = d.peek(); err != nil {
+			return nil, err
+		}
+		if c != ClassERO {
+			return nil, missing(ValMissingERO, "PCUpd: ERO")
+		}
+		if err := decodeERO(d.take(), &u.ERO); err != nil {
+			return nil, err
+		}
+		if err := d.attributes(attrList{a: &u.Attributes}); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func appendPCUpd(b []byte, m *PCUpd) ([]byte, error) {
+	if len(m.Updates) == 0 {
+		return b, encodeErr("PCUpd without update request")
+	}
+	var err error
+	for i := range m.Updates {
+		u := &m.Updates[i]
+		if b, err = appendSRP(b, &u.SRP); err != nil {
+			return b, err
+		}
+		if b, err = appendLSP(b, &u.LSP); err != nil {
+			return b, err
+		}
+		if b, err = appendERO(b, ClassERO, &u.ERO); err != nil {
+			return b, err
+		}
+		if b, err = appendAttributes(b, &u.Attributes); err != nil {
+			return b, err
+		}
+	}
+	return b, nil
+}
+
+// pcinitiateMsg decodes <PCInitiate> ::= <Common Header>
+// <PCE-initiated-lsp-list>, each entry <SRP> <LSP> [<END-POINTS>] [<ERO>]
+// [<attribute-list>]. The ERO is mandatory for an instantiation of a new LSP
+// (SRP R clear, PLSP-ID 0); a deletion (R set) or an adoption (non-zero
+// PLSP-ID) may omit it.
+func (d *decoder) pcinitiateMsg() (Message, error) {
+	m := &PCInitiate{}
+	if n := d.count(ClassLSP); n > 0 {
+		m.Requests = make([]Initiate, 0, n)
+	}
+	for {
+		c, err := d.peek()
+		if err != nil {
+			return nil, err
+		}
+		if c == 0 && len(m.Requests) > 0 {
+			return m, nil
+		}
+		if c != ClassSRP {
+			return nil, missing(ValMissingSRP, "PCInitiate: SRP")
+		}
+		m.Requests = append(m.Requests, Initiate{})
+		r := &m.Requests[len(m.Requests)-1]
+		if err := decodeSRP(d.take(), &r.SRP); err != nil {
+			return nil, err
+		}
+		if c, err = d.peek(); err != nil {
+			return nil, err
+		}
+		if c != ClassLSP {
+			return nil, missing(ValMissingLSP, "PCInitiate: LSP")
+		}
+		if err := decodeLSP(d.take(), &r.LSP); err != nil {
+			return nil, err
+		}
+		if c, err = d.peek(); err != nil {
+			return nil, err
+		}
+		if c == ClassEndPoints {
+			r.HasEndPoints = true
+			if err := decodeEndPoints(d.take(), &r.EndPoints); err != nil {
+				return nil, err
+			}
+			if c, err = d.peek(); err != nil {
+				return nil, err
+			}
+		}
+		if c == ClassERO {
+			r.HasERO = true
+			if err := decodeERO(d.take(), &r.ERO); err != nil {
+				return nil, err
+			}
+		} else if r.SRP.Flags&SRPRemove == 0 && r.LSP.PLSPID == 0 {
+			return nil, missing(ValMissingERO, "PCInitiate: ERO")
+		}
+		if err := d.attributes(attrList{a: &r.Attributes}); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func appendPCInitiate(b []byte, m *PCInitiate) ([]byte, error) {
+	if len(m.Requests) == 0 {
+		return b, encodeErr("PCInitiate without request")
+	}
+	var err error
+	for i := range m.Requests {
+		r := &m.Requests[i]
+		if b, err = appendSRP(b, &r.SRP); err != nil {
+			return b, err
+		}
+		if b, err = appendLSP(b, &r.LSP); err != nil {
+			return b, err
+		}
+		if r.HasEndPoints {
+			if b, err = appendEndPoints(b, &r.EndPoints); err != nil {
+				return b, err
+			}
+		}
+		if r.HasERO {
+			if b, err = appendERO(b, ClassERO, &r.ERO); err != nil {
+				return b, err
+			}
+		}
+		if b, err = appendAttributes(b, &r.Attributes); err != nil {
+			return b, err
+		}
+	}
+	return b, nil
+}
