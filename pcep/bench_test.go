@@ -2,7 +2,7 @@ package pcep
 
 import "testing"
 
-// benchLabels is the SR-ERO of the benchmark messages: three MPLS labels.
+// benchERO is the SR-ERO of the benchmark messages: three MPLS labels.
 func benchERO() ERO {
 	return ERO{Subobjects: []Subobject{SRLabel(16001), SRLabel(16002), SRLabel(16003)}}
 }

@@ -11,11 +11,11 @@ type gen struct{ r *rand.Rand }
 
 func newGen(seed int64) *gen { return &gen{r: rand.New(rand.NewSource(seed))} }
 
-func (g *gen) bool() bool     { return g.r.Intn(2) == 0 }
+func (g *gen) bool() bool        { return g.r.Intn(2) == 0 }
 func (g *gen) chance(n int) bool { return g.r.Intn(n) == 0 }
-func (g *gen) u8() uint8      { return uint8(g.r.Uint32()) }
-func (g *gen) u16() uint16    { return uint16(g.r.Uint32()) }
-func (g *gen) u32() uint32    { return g.r.Uint32() }
+func (g *gen) u8() uint8         { return uint8(g.r.Uint32()) }
+func (g *gen) u16() uint16       { return uint16(g.r.Uint32()) }
+func (g *gen) u32() uint32       { return g.r.Uint32() }
 
 func (g *gen) bytes(max int) []byte {
 	n := g.r.Intn(max + 1)

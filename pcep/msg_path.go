@@ -14,12 +14,12 @@ func (d *decoder) pcreqMsg() (Message, error) {
 		if err != nil {
 			return nil, err
 		}
-		m.SVECs = append(m.SVECs, sv)
+		m.SVECs = add(m.SVECs, sv)
 		if c, err = d.peek(); err != nil {
 			return nil, err
 		}
 	}
-	if n := d.count(ClassRP); n > 0 {
+	if n := d.count(ClassRP, 12); n > 0 {
 		m.Requests = make([]Request, 0, n)
 	}
 	for {
@@ -29,7 +29,7 @@ func (d *decoder) pcreqMsg() (Message, error) {
 		if c != ClassRP {
 			return nil, missing(ValMissingRP, "PCReq: RP")
 		}
-		m.Requests = append(m.Requests, Request{})
+		m.Requests = add(m.Requests, Request{})
 		r := &m.Requests[len(m.Requests)-1]
 		if err := decodeRP(d.take(), &r.RP); err != nil {
 			return nil, err
@@ -87,6 +87,9 @@ func appendPCReq(b []byte, m *PCReq) ([]byte, error) {
 		if b, err = appendAttrsHead(b, &r.Attributes); err != nil {
 			return b, err
 		}
+		if b, err = appendAssocs(b, &r.Attributes); err != nil {
+			return b, err
+		}
 		if r.RRO != nil {
 			if b, err = appendERO(b, ClassRRO, r.RRO); err != nil {
 				return b, err
@@ -110,7 +113,7 @@ func appendPCReq(b []byte, m *PCReq) ([]byte, error) {
 // <response> ::= <RP> [<LSP>] [<NO-PATH>] [<attribute-list>] [<path-list>].
 func (d *decoder) pcrepMsg() (Message, error) {
 	m := &PCRep{}
-	if n := d.count(ClassRP); n > 0 {
+	if n := d.count(ClassRP, 12); n > 0 {
 		m.Responses = make([]Response, 0, n)
 	}
 	for {
@@ -124,7 +127,7 @@ func (d *decoder) pcrepMsg() (Message, error) {
 		if c != ClassRP {
 			return nil, missing(ValMissingRP, "PCRep: RP")
 		}
-		m.Responses = append(m.Responses, Response{})
+		m.Responses = add(m.Responses, Response{})
 		r := &m.Responses[len(m.Responses)-1]
 		if err := decodeRP(d.take(), &r.RP); err != nil {
 			return nil, err
@@ -149,6 +152,9 @@ func (d *decoder) pcrepMsg() (Message, error) {
 		if err := d.attributes(attrList{a: &r.Attributes}); err != nil {
 			return nil, err
 		}
+		if n := d.countUntil(ClassERO, ClassRP); n > 0 {
+			r.Paths = make([]Path, 0, n)
+		}
 		for {
 			if c, err = d.peek(); err != nil {
 				return nil, err
@@ -156,7 +162,7 @@ func (d *decoder) pcrepMsg() (Message, error) {
 			if c != ClassERO {
 				break
 			}
-			r.Paths = append(r.Paths, Path{})
+			r.Paths = add(r.Paths, Path{})
 			p := &r.Paths[len(r.Paths)-1]
 			if err := decodeERO(d.take(), &p.ERO); err != nil {
 				return nil, err
@@ -189,7 +195,7 @@ func appendPCRep(b []byte, m *PCRep) ([]byte, error) {
 			}
 			b = appendNoPath(b, r.NoPath)
 		}
-		if b, err = appendAttributes(b, &r.Attributes); err != nil {
+		if b, err = appendAttributes(b, &r.Attributes, true); err != nil {
 			return b, err
 		}
 		for j := range r.Paths {
@@ -197,7 +203,7 @@ func appendPCRep(b []byte, m *PCRep) ([]byte, error) {
 			if b, err = appendERO(b, ClassERO, &p.ERO); err != nil {
 				return b, err
 			}
-			if b, err = appendAttributes(b, &p.Attributes); err != nil {
+			if b, err = appendAttributes(b, &p.Attributes, true); err != nil {
 				return b, err
 			}
 		}
@@ -223,7 +229,7 @@ func (d *decoder) pcntfMsg() (Message, error) {
 			if err := decodeRP(d.take(), &rp); err != nil {
 				return nil, err
 			}
-			n.RPs = append(n.RPs, rp)
+			n.RPs = add(n.RPs, rp)
 			if c, err = d.peek(); err != nil {
 				return nil, err
 			}
@@ -233,7 +239,7 @@ func (d *decoder) pcntfMsg() (Message, error) {
 			if err := decodeNotification(d.take(), &no); err != nil {
 				return nil, err
 			}
-			n.Notifications = append(n.Notifications, no)
+			n.Notifications = add(n.Notifications, no)
 			if c, err = d.peek(); err != nil {
 				return nil, err
 			}
@@ -244,7 +250,7 @@ func (d *decoder) pcntfMsg() (Message, error) {
 			}
 			return nil, closeMalformed("unexpected " + className(c) + " object in PCNtf")
 		}
-		m.Notifies = append(m.Notifies, n)
+		m.Notifies = add(m.Notifies, n)
 	}
 	if len(m.Notifies) == 0 {
 		return nil, closeMalformed("PCNtf without NOTIFICATION object")

@@ -82,13 +82,13 @@ func (d *decoder) pcerrMsg() (Message, error) {
 				if err := decodeRP(o, &rp); err != nil {
 					return nil, err
 				}
-				blk.RPs = append(blk.RPs, rp)
+				blk.RPs = add(blk.RPs, rp)
 			} else {
 				var srp SRP
 				if err := decodeSRP(o, &srp); err != nil {
 					return nil, err
 				}
-				blk.SRPs = append(blk.SRPs, srp)
+				blk.SRPs = add(blk.SRPs, srp)
 			}
 			if c, err = d.peek(); err != nil {
 				return nil, err
@@ -99,9 +99,43 @@ func (d *decoder) pcerrMsg() (Message, error) {
 			if err := decodePCEPError(d.take(), &e); err != nil {
 				return nil, err
 			}
-			blk.Errors = append(blk.Errors, e)
+			blk.Errors = add(blk.Errors, e)
 			if c, err = d.peek(); err != nil {
 				return nil, err
+			}
+		}
+		// Some PCCs (FRR pathd) put the SRP after the PCEP-ERROR objects it
+		// refers to. Request IDs that follow the errors and are not
+		// themselves followed by a PCEP-ERROR belong to this block; if a
+		// PCEP-ERROR follows them, they open the next block.
+		if len(blk.Errors) > 0 && (c == ClassRP || c == ClassSRP) {
+			saved := *d
+			var rps []RP
+			var srps []SRP
+			for c == ClassRP || c == ClassSRP {
+				o := d.take()
+				if c == ClassRP {
+					var rp RP
+					if err := decodeRP(o, &rp); err != nil {
+						return nil, err
+					}
+					rps = add(rps, rp)
+				} else {
+					var srp SRP
+					if err := decodeSRP(o, &srp); err != nil {
+						return nil, err
+					}
+					srps = add(srps, srp)
+				}
+				if c, err = d.peek(); err != nil {
+					return nil, err
+				}
+			}
+			if c == ClassPCEPError {
+				*d = saved
+			} else {
+				blk.RPs = append(blk.RPs, rps...)
+				blk.SRPs = append(blk.SRPs, srps...)
 			}
 		}
 		if len(blk.Errors) == 0 {
@@ -110,7 +144,7 @@ func (d *decoder) pcerrMsg() (Message, error) {
 			}
 			return nil, closeMalformed("unexpected " + className(c) + " object in PCErr")
 		}
-		m.Errors = append(m.Errors, blk)
+		m.Errors = add(m.Errors, blk)
 	}
 	if len(m.Errors) == 0 {
 		return nil, closeMalformed("PCErr without PCEP-ERROR object")

@@ -41,14 +41,14 @@ func (d *decoder) attributes(l attrList) error {
 			if wasAfterRRO && l.rroBW != nil && *l.rroBW == nil {
 				*l.rroBW = &bw
 			} else {
-				a.Bandwidths = append(a.Bandwidths, bw)
+				a.Bandwidths = add(a.Bandwidths, bw)
 			}
 		case ClassMetric:
 			m, err := decodeMetric(d.take())
 			if err != nil {
 				return err
 			}
-			a.Metrics = append(a.Metrics, m)
+			a.Metrics = add(a.Metrics, m)
 		case ClassIRO:
 			if a.IRO != nil {
 				return closeMalformed("second IRO object in an attribute list")
@@ -74,22 +74,62 @@ func (d *decoder) attributes(l attrList) error {
 			if err != nil {
 				return err
 			}
-			a.Associations = append(a.Associations, as)
+			a.Associations = add(a.Associations, as)
 		case ClassVendorInfo:
 			v, err := decodeVendorInfo(d.take())
 			if err != nil {
 				return err
 			}
-			a.VendorInfo = append(a.VendorInfo, v)
+			a.VendorInfo = add(a.VendorInfo, v)
 		default:
 			return nil
 		}
 	}
 }
 
+// assocsBeforePath decodes the ASSOCIATION objects that RFC 8697 places
+// between the LSP object and the path of a PCRpt, PCUpd or PCInitiate, and
+// the VENDOR-INFORMATION objects some speakers send there.
+func (d *decoder) assocsBeforePath(a *Attributes) (uint8, error) {
+	for {
+		c, err := d.peek()
+		if err != nil {
+			return 0, err
+		}
+		switch c {
+		case ClassAssociation:
+			as, err := decodeAssociation(d.take())
+			if err != nil {
+				return 0, err
+			}
+			a.Associations = add(a.Associations, as)
+		case ClassVendorInfo:
+			v, err := decodeVendorInfo(d.take())
+			if err != nil {
+				return 0, err
+			}
+			a.VendorInfo = add(a.VendorInfo, v)
+		default:
+			return c, nil
+		}
+	}
+}
+
+// appendAssocs appends the ASSOCIATION objects of a (the RFC 8697
+// association-list).
+func appendAssocs(b []byte, a *Attributes) ([]byte, error) {
+	var err error
+	for i := range a.Associations {
+		if b, err = appendAssociation(b, &a.Associations[i]); err != nil {
+			return b, err
+		}
+	}
+	return b, nil
+}
+
 // appendAttrsHead appends LSPA, BANDWIDTH and METRIC objects; appendAttrsTail
-// appends IRO, ASSOCIATION and VENDOR-INFORMATION objects. A PCReq puts its
-// RRO between the two.
+// appends IRO and VENDOR-INFORMATION objects. Callers place the RRO and the
+// association list where each message's grammar puts them.
 func appendAttrsHead(b []byte, a *Attributes) ([]byte, error) {
 	var err error
 	if a.LSPA != nil {
@@ -116,20 +156,22 @@ func appendAttrsTail(b []byte, a *Attributes) ([]byte, error) {
 			return b, err
 		}
 	}
-	for i := range a.Associations {
-		if b, err = appendAssociation(b, &a.Associations[i]); err != nil {
-			return b, err
-		}
-	}
 	for i := range a.VendorInfo {
 		b = appendVendorInfo(b, &a.VendorInfo[i])
 	}
 	return b, nil
 }
 
-func appendAttributes(b []byte, a *Attributes) ([]byte, error) {
-	b, err := appendAttrsHead(b, a)
-	if err != nil {
+// appendAttributes appends the association list (when withAssocs) and the
+// attribute list of a.
+func appendAttributes(b []byte, a *Attributes, withAssocs bool) ([]byte, error) {
+	var err error
+	if withAssocs {
+		if b, err = appendAssocs(b, a); err != nil {
+			return b, err
+		}
+	}
+	if b, err = appendAttrsHead(b, a); err != nil {
 		return b, err
 	}
 	return appendAttrsTail(b, a)
@@ -148,10 +190,12 @@ type pcupd1 struct {
 }
 
 // pcrptMsg decodes <PCRpt> ::= <Common Header> <state-report-list> with
-// <state-report> ::= [<SRP>] <LSP> <path>.
+// <state-report> ::= [<SRP>] <LSP> [<association-list>] <path> (RFC 8231,
+// RFC 8697). Associations are also accepted among the attributes after the
+// ERO; the encoder puts them before the ERO.
 func (d *decoder) pcrptMsg() (Message, error) {
 	var m *PCRpt
-	if n := d.count(ClassLSP); n <= 1 {
+	if n := d.count(ClassLSP, 8); n <= 1 {
 		x := &pcrpt1{}
 		m = &x.m
 		m.Reports = x.r[:0:1]
@@ -166,7 +210,7 @@ func (d *decoder) pcrptMsg() (Message, error) {
 		if c == 0 && len(m.Reports) > 0 {
 			return m, nil
 		}
-		m.Reports = append(m.Reports, Report{})
+		m.Reports = add(m.Reports, Report{})
 		r := &m.Reports[len(m.Reports)-1]
 		if c == ClassSRP {
 			r.HasSRP = true
@@ -183,7 +227,7 @@ func (d *decoder) pcrptMsg() (Message, error) {
 		if err := decodeLSP(d.take(), &r.LSP); err != nil {
 			return nil, err
 		}
-		if c, err = d.peek(); err != nil {
+		if c, err = d.assocsBeforePath(&r.Attributes); err != nil {
 			return nil, err
 		}
 		if c != ClassERO {
@@ -213,6 +257,9 @@ func appendPCRpt(b []byte, m *PCRpt) ([]byte, error) {
 		if b, err = appendLSP(b, &r.LSP); err != nil {
 			return b, err
 		}
+		if b, err = appendAssocs(b, &r.Attributes); err != nil {
+			return b, err
+		}
 		if b, err = appendERO(b, ClassERO, &r.ERO); err != nil {
 			return b, err
 		}
@@ -221,7 +268,7 @@ func appendPCRpt(b []byte, m *PCRpt) ([]byte, error) {
 				return b, err
 			}
 		}
-		if b, err = appendAttributes(b, &r.Attributes); err != nil {
+		if b, err = appendAttributes(b, &r.Attributes, false); err != nil {
 			return b, err
 		}
 	}
@@ -229,10 +276,11 @@ func appendPCRpt(b []byte, m *PCRpt) ([]byte, error) {
 }
 
 // pcupdMsg decodes <PCUpd> ::= <Common Header> <update-request-list> with
-// <update-request> ::= <SRP> <LSP> <path>.
+// <update-request> ::= <SRP> <LSP> [<association-list>] <path> (RFC 8231,
+// RFC 8697), accepting associations after the ERO too.
 func (d *decoder) pcupdMsg() (Message, error) {
 	var m *PCUpd
-	if n := d.count(ClassLSP); n <= 1 {
+	if n := d.count(ClassLSP, 8); n <= 1 {
 		x := &pcupd1{}
 		m = &x.m
 		m.Updates = x.u[:0:1]
@@ -250,7 +298,7 @@ func (d *decoder) pcupdMsg() (Message, error) {
 		if c != ClassSRP {
 			return nil, missing(ValMissingSRP, "PCUpd: SRP")
 		}
-		m.Updates = append(m.Updates, Update{})
+		m.Updates = add(m.Updates, Update{})
 		u := &m.Updates[len(m.Updates)-1]
 		if err := decodeSRP(d.take(), &u.SRP); err != nil {
 			return nil, err
@@ -264,7 +312,7 @@ func (d *decoder) pcupdMsg() (Message, error) {
 		if err := decodeLSP(d.take(), &u.LSP); err != nil {
 			return nil, err
 		}
-		if c, err = d.peek(); err != nil {
+		if c, err = d.assocsBeforePath(&u.Attributes); err != nil {
 			return nil, err
 		}
 		if c != ClassERO {
@@ -292,10 +340,13 @@ func appendPCUpd(b []byte, m *PCUpd) ([]byte, error) {
 		if b, err = appendLSP(b, &u.LSP); err != nil {
 			return b, err
 		}
+		if b, err = appendAssocs(b, &u.Attributes); err != nil {
+			return b, err
+		}
 		if b, err = appendERO(b, ClassERO, &u.ERO); err != nil {
 			return b, err
 		}
-		if b, err = appendAttributes(b, &u.Attributes); err != nil {
+		if b, err = appendAttributes(b, &u.Attributes, false); err != nil {
 			return b, err
 		}
 	}
@@ -304,12 +355,13 @@ func appendPCUpd(b []byte, m *PCUpd) ([]byte, error) {
 
 // pcinitiateMsg decodes <PCInitiate> ::= <Common Header>
 // <PCE-initiated-lsp-list>, each entry <SRP> <LSP> [<END-POINTS>] [<ERO>]
-// [<attribute-list>]. The ERO is mandatory for an instantiation of a new LSP
+// [<association-list>] [<attribute-list>] (RFC 8281, RFC 8697); associations
+// are accepted before the ERO too. The ERO is mandatory for an instantiation of a new LSP
 // (SRP R clear, PLSP-ID 0); a deletion (R set) or an adoption (non-zero
 // PLSP-ID) may omit it.
 func (d *decoder) pcinitiateMsg() (Message, error) {
 	m := &PCInitiate{}
-	if n := d.count(ClassLSP); n > 0 {
+	if n := d.count(ClassLSP, 8); n > 0 {
 		m.Requests = make([]Initiate, 0, n)
 	}
 	for {
@@ -323,7 +375,7 @@ func (d *decoder) pcinitiateMsg() (Message, error) {
 		if c != ClassSRP {
 			return nil, missing(ValMissingSRP, "PCInitiate: SRP")
 		}
-		m.Requests = append(m.Requests, Initiate{})
+		m.Requests = add(m.Requests, Initiate{})
 		r := &m.Requests[len(m.Requests)-1]
 		if err := decodeSRP(d.take(), &r.SRP); err != nil {
 			return nil, err
@@ -345,9 +397,9 @@ func (d *decoder) pcinitiateMsg() (Message, error) {
 			if err := decodeEndPoints(d.take(), &r.EndPoints); err != nil {
 				return nil, err
 			}
-			if c, err = d.peek(); err != nil {
-				return nil, err
-			}
+		}
+		if c, err = d.assocsBeforePath(&r.Attributes); err != nil {
+			return nil, err
 		}
 		if c == ClassERO {
 			r.HasERO = true
@@ -386,7 +438,7 @@ func appendPCInitiate(b []byte, m *PCInitiate) ([]byte, error) {
 				return b, err
 			}
 		}
-		if b, err = appendAttributes(b, &r.Attributes); err != nil {
+		if b, err = appendAttributes(b, &r.Attributes, true); err != nil {
 			return b, err
 		}
 	}

@@ -1,9 +1,6 @@
 package pcep
 
-import (
-	"math"
-	"net/netip"
-)
+import "math"
 
 // OPEN object (RFC 5440 section 7.3) and its TLVs.
 
@@ -454,9 +451,4 @@ func appendVendorInfo(b []byte, v *VendorInformation) []byte {
 		b = append(b, 0)
 	}
 	return endObj(b, s)
-}
-
-// sameFamily reports whether a and b are valid addresses of one family.
-func sameFamily(a, b netip.Addr) bool {
-	return a.IsValid() && b.IsValid() && a.Is4() == b.Is4()
 }

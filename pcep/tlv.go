@@ -43,7 +43,7 @@ func (r *tlvReader) badLen() bool {
 
 // unknown appends the current TLV to u as a RawTLV with a copied value.
 func (r *tlvReader) unknown(u []RawTLV) []RawTLV {
-	return append(u, RawTLV{Type: r.typ, Value: cloneBytes(r.val)})
+	return add(u, RawTLV{Type: r.typ, Value: cloneBytes(r.val)})
 }
 
 // cloneBytes copies b; an empty b gives nil.

@@ -270,9 +270,11 @@ func (d *decoder) take() object {
 	return d.next
 }
 
-// count returns how many objects of class the rest of the message holds,
-// without validating them beyond their framing. It sizes slices exactly.
-func (d *decoder) count(class uint8) int {
+// count returns how many objects of class, at least minLen bytes long, the
+// rest of the message holds, without validating them beyond their framing.
+// It sizes slices exactly; minLen keeps a message of truncated objects from
+// reserving more entries than it could ever fill.
+func (d *decoder) count(class uint8, minLen int) int {
 	n := 0
 	b := d.b
 	for len(b) >= 4 {
@@ -280,7 +282,7 @@ func (d *decoder) count(class uint8) int {
 		if l < 4 || l > len(b) {
 			break
 		}
-		if b[0] == class {
+		if b[0] == class && l >= minLen {
 			n++
 		}
 		b = b[l:]
@@ -369,4 +371,35 @@ func appendU32(b []byte, v uint32) []byte {
 
 func appendU64(b []byte, v uint64) []byte {
 	return appendU32(appendU32(b, uint32(v>>32)), uint32(v))
+}
+
+// add appends v to s, doubling the capacity when full. Decoders use it for
+// lists whose length is not known in advance, so that the garbage left by
+// growth stays within twice the final size (append grows large slices by
+// only 1.25x, which would leave several times the final size behind).
+func add[T any](s []T, v T) []T {
+	if len(s) == cap(s) {
+		ns := make([]T, len(s), 2*cap(s)+2)
+		copy(ns, s)
+		s = ns
+	}
+	return append(s, v)
+}
+
+// countUntil returns how many objects of class precede the next object of
+// class stop in the rest of the message (framing only, as count).
+func (d *decoder) countUntil(class, stop uint8) int {
+	n := 0
+	b := d.b
+	for len(b) >= 4 {
+		l := int(be.Uint16(b[2:]))
+		if l < 4 || l > len(b) || b[0] == stop {
+			break
+		}
+		if b[0] == class {
+			n++
+		}
+		b = b[l:]
+	}
+	return n
 }
