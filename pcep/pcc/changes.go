@@ -40,6 +40,10 @@ type ChangeQueue struct {
 	signal  chan struct{}
 }
 
+// shrinkAbove is the number of queued keys above which Next releases the
+// queue's memory instead of keeping it for reuse.
+const shrinkAbove = 1024
+
 // NewChangeQueue returns an empty queue.
 func NewChangeQueue() *ChangeQueue {
 	return &ChangeQueue{index: make(map[changeKey]int), signal: make(chan struct{}, 1)}
@@ -69,9 +73,16 @@ func (q *ChangeQueue) Next(ctx context.Context, buf []Change) ([]Change, error) 
 		q.mu.Lock()
 		if len(q.pending) > 0 {
 			out := append(buf[:0], q.pending...)
-			clear(q.pending)
-			q.pending = q.pending[:0]
-			clear(q.index)
+			if len(q.pending) > shrinkAbove {
+				// After a burst (a state sync, a failover) give the memory
+				// back rather than keep room for every key.
+				q.pending = nil
+				q.index = make(map[changeKey]int)
+			} else {
+				clear(q.pending)
+				q.pending = q.pending[:0]
+				clear(q.index)
+			}
 			q.mu.Unlock()
 			return out, nil
 		}

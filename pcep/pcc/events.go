@@ -73,9 +73,11 @@ const DefaultEventLogSize = 100000
 // behind or reconnects resumes from its last sequence number without a gap,
 // and learns it when the events it asks for are gone. Appending never blocks.
 type EventLog struct {
-	mu     sync.Mutex
-	ring   []Event
-	next   uint64 // sequence number of the next event
+	mu   sync.Mutex
+	ring []Event
+	next uint64 // sequence number of the next event
+	// notify is closed by the next Append; it is made only when a reader
+	// waits, so that appending costs no allocation when nobody does.
 	notify chan struct{}
 }
 
@@ -84,7 +86,7 @@ func NewEventLog(size int) *EventLog {
 	if size <= 0 {
 		size = DefaultEventLogSize
 	}
-	return &EventLog{ring: make([]Event, 0, size), next: 1, notify: make(chan struct{})}
+	return &EventLog{ring: make([]Event, 0, size), next: 1}
 }
 
 // Append assigns e the next sequence number and stores it, dropping the oldest
@@ -99,9 +101,11 @@ func (l *EventLog) Append(e Event) uint64 {
 		l.ring[int((e.Seq-1)%uint64(cap(l.ring)))] = e
 	}
 	ch := l.notify
-	l.notify = make(chan struct{})
+	l.notify = nil
 	l.mu.Unlock()
-	close(ch)
+	if ch != nil {
+		close(ch)
+	}
 	return e.Seq
 }
 
@@ -140,6 +144,9 @@ func (l *EventLog) Wait(ctx context.Context, seq uint64) error {
 		if l.next > seq {
 			l.mu.Unlock()
 			return nil
+		}
+		if l.notify == nil {
+			l.notify = make(chan struct{})
 		}
 		ch := l.notify
 		l.mu.Unlock()
