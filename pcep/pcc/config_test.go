@@ -271,3 +271,29 @@ func TestChangesCarryLSPAndServerState(t *testing.T) {
 		}
 	}
 }
+
+func TestDisabledEngineClosesSessions(t *testing.T) {
+	e, p, c := onePCE(t, nil, policy("a", 1, 16001))
+	cfg := e.Config()
+	cfg.Enabled = false
+	e.apply(cfg)
+	<-c.Session().Done()
+	e.clk.Advance(10 * time.Minute)
+	s := e.waitState("idle", func(s Snapshot) bool { return s.Servers[0].SessionState == StateIdle })
+	if len(s.LSPs) != 1 {
+		t.Errorf("LSPs %+v", s.LSPs)
+	}
+	for _, x := range p.PCCs() {
+		if x != c { // c may not be unlisted yet
+			t.Error("new session while disabled")
+		}
+	}
+	cfg.Enabled = true
+	e.apply(cfg)
+	ctx := testContext(t)
+	c2, err := p.WaitPCC(ctx, func(x *pce.PCC) bool { return x != c })
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitLSP(t, c2, "a after enabling", named("a", nil))
+}

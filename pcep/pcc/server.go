@@ -296,7 +296,7 @@ func (e *Engine) scheduleRetry(s *server) {
 // delegations and path requests.
 func (e *Engine) sessionUp(s *server, gen uint64, sess *session.Session) {
 	if s.gen != gen || e.servers[s.cfg.Address] != s {
-		sess.Close(pcep.CloseNoReason)
+		e.closeSession(sess)
 		return
 	}
 	s.sess = sess
@@ -434,10 +434,20 @@ func (e *Engine) stop(s *server, why string, hold bool) {
 	}
 	e.lost(s, why, hold)
 	if sess != nil {
-		sess.Close(pcep.CloseNoReason)
+		e.closeSession(sess)
 	}
 	s.lastErr = ""
 	e.setState(s, StateIdle, why)
+}
+
+// closeSession closes sess (Close reason 1) in the background: the flush
+// may wait for a slow peer, and the actor must not.
+func (e *Engine) closeSession(sess *session.Session) {
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		sess.Close(pcep.CloseNoReason)
+	}()
 }
 
 // restart closes s's session or attempt and starts a new attempt at once.

@@ -402,3 +402,17 @@ func TestPreferenceChangeMovesDelegations(t *testing.T) {
 		t.Errorf("selected %s", s.Selected)
 	}
 }
+
+func TestIPv6PolicyIsReported(t *testing.T) {
+	pol := policy("v6", 1, 16001)
+	pol.Endpoint = netip.MustParseAddr("2001:db8::3")
+	_, _, c := onePCE(t, nil, pol)
+	l := waitLSP(t, c, "v6", named("v6", delegated))
+	if l.Endpoint != pol.Endpoint || l.Color != pol.Color {
+		t.Errorf("PCE view %+v", l)
+	}
+	rep := waitReport(t, c, "v6", func(r *pcep.Report) bool { return r.LSP.SymbolicName == "v6" })
+	if id := rep.LSP.Identifiers; !id.Sender.Is6() || id.Endpoint != pol.Endpoint {
+		t.Errorf("LSP identifiers %+v", id)
+	}
+}
