@@ -1,0 +1,380 @@
+package telemetry
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+
+	gpb "github.com/openconfig/gnmi/proto/gnmi"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// subscription is one compiled Subscription of a SubscriptionList.
+type subscription struct {
+	pat       pattern
+	mode      gpb.SubscriptionMode // ON_CHANGE or SAMPLE (TARGET_DEFINED becomes ON_CHANGE)
+	sample    time.Duration
+	heartbeat time.Duration
+	suppress  bool
+
+	lastSeq  uint64    // SAMPLE: cache sequence number when the last sample was taken
+	lastFull time.Time // SAMPLE: when all values were last sent
+	next     time.Time // SAMPLE: next sample; ON_CHANGE: next heartbeat
+}
+
+// subscriber is one Subscribe RPC.
+type subscriber struct {
+	c           *Cache
+	stream      gpb.GNMI_SubscribeServer
+	mode        gpb.SubscriptionList_Mode
+	prefix      *gpb.Path // origin and target to echo; nil when both are empty
+	subs        []*subscription
+	all         []pattern // every subscription's pattern
+	onChange    []pattern // the ON_CHANGE subscriptions' patterns
+	updatesOnly bool
+	q           *queue
+	buf         []*marker
+}
+
+// Subscribe serves the gNMI Subscribe RPC from the cache: ONCE, POLL and
+// STREAM subscription lists, with ON_CHANGE, SAMPLE and TARGET_DEFINED
+// (served as ON_CHANGE) subscriptions, updates_only, heartbeat_interval,
+// suppress_redundant and wildcards. Each notification carries the changed
+// leaves of one entity (one LSP, one server, or one top-level container)
+// with full paths, and the request prefix's target and origin. Deletes are
+// sent when an entity or leaves disappear. A STREAM subscriber that does
+// not keep up loses intermediate values of an entity, never the latest one,
+// and never slows Update.
+func (c *Cache) Subscribe(stream gpb.GNMI_SubscribeServer) error {
+	req, err := stream.Recv()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		return err
+	}
+	s, err := c.newSubscriber(stream, req)
+	if err != nil {
+		return err
+	}
+	ctx := stream.Context()
+	switch s.mode {
+	case gpb.SubscriptionList_ONCE:
+		if !s.updatesOnly {
+			if _, err := s.sendAll(s.all, 0); err != nil {
+				return err
+			}
+		}
+		return s.sendSync()
+	case gpb.SubscriptionList_POLL:
+		return s.poll(ctx)
+	default:
+		return s.streamLoop(ctx)
+	}
+}
+
+func (c *Cache) newSubscriber(stream gpb.GNMI_SubscribeServer, req *gpb.SubscribeRequest) (*subscriber, error) {
+	list := req.GetSubscribe()
+	if list == nil {
+		return nil, status.Error(codes.InvalidArgument, "the first SubscribeRequest must carry a SubscriptionList")
+	}
+	switch list.GetEncoding() {
+	case gpb.Encoding_JSON, gpb.Encoding_JSON_IETF, gpb.Encoding_PROTO:
+	default:
+		return nil, status.Errorf(codes.Unimplemented, "encoding %v is not supported (JSON, JSON_IETF and PROTO are)", list.GetEncoding())
+	}
+	switch list.GetMode() {
+	case gpb.SubscriptionList_STREAM, gpb.SubscriptionList_ONCE, gpb.SubscriptionList_POLL:
+	default:
+		return nil, status.Errorf(codes.InvalidArgument, "unknown subscription list mode %v", list.GetMode())
+	}
+	if len(list.GetSubscription()) == 0 {
+		return nil, status.Error(codes.InvalidArgument, "the SubscriptionList has no subscription")
+	}
+	pre := list.GetPrefix()
+	if err := checkOrigin(pre.GetOrigin()); err != nil {
+		return nil, err
+	}
+	s := &subscriber{
+		c:           c,
+		stream:      stream,
+		mode:        list.GetMode(),
+		updatesOnly: list.GetUpdatesOnly(),
+		q:           newQueue(),
+	}
+	if pre.GetTarget() != "" || pre.GetOrigin() != "" {
+		s.prefix = &gpb.Path{Target: pre.GetTarget(), Origin: pre.GetOrigin()}
+	}
+	for _, sub := range list.GetSubscription() {
+		if err := checkOrigin(sub.GetPath().GetOrigin()); err != nil {
+			return nil, err
+		}
+		if len(sub.GetPath().GetElement()) > 0 || len(pre.GetElement()) > 0 {
+			return nil, status.Error(codes.InvalidArgument, "the deprecated path element field is not supported; use elem")
+		}
+		full := joinPath(pre, sub.GetPath())
+		if err := c.validatePath(full); err != nil {
+			return nil, err
+		}
+		cs := &subscription{pat: toPattern(full), mode: gpb.SubscriptionMode_ON_CHANGE}
+		if s.mode == gpb.SubscriptionList_STREAM {
+			switch sub.GetMode() {
+			case gpb.SubscriptionMode_ON_CHANGE, gpb.SubscriptionMode_TARGET_DEFINED:
+			case gpb.SubscriptionMode_SAMPLE:
+				cs.mode = gpb.SubscriptionMode_SAMPLE
+				cs.sample = time.Duration(sub.GetSampleInterval())
+				if cs.sample == 0 {
+					cs.sample = c.defaultSample
+				}
+				if cs.sample < c.minInterval {
+					return nil, status.Errorf(codes.InvalidArgument, "sample_interval %v is below the minimum %v", cs.sample, c.minInterval)
+				}
+				cs.suppress = sub.GetSuppressRedundant()
+			default:
+				return nil, status.Errorf(codes.InvalidArgument, "unknown subscription mode %v", sub.GetMode())
+			}
+			cs.heartbeat = time.Duration(sub.GetHeartbeatInterval())
+			if cs.heartbeat != 0 && cs.heartbeat < c.minInterval {
+				return nil, status.Errorf(codes.InvalidArgument, "heartbeat_interval %v is below the minimum %v", cs.heartbeat, c.minInterval)
+			}
+		}
+		s.subs = append(s.subs, cs)
+		s.all = append(s.all, cs.pat)
+		if cs.mode == gpb.SubscriptionMode_ON_CHANGE {
+			s.onChange = append(s.onChange, cs.pat)
+		}
+	}
+	return s, nil
+}
+
+// checkOrigin accepts the origins that name the pcc-agent tree.
+func checkOrigin(o string) error {
+	if o == "" || o == ModulePrefix {
+		return nil
+	}
+	return status.Errorf(codes.InvalidArgument, "unsupported origin %q (use %q or an empty origin)", o, ModulePrefix)
+}
+
+func (c *Cache) validatePath(p *gpb.Path) error {
+	if c.validate == nil {
+		return nil
+	}
+	err := c.validate(p)
+	if err == nil {
+		return nil
+	}
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	return status.Error(codes.NotFound, err.Error())
+}
+
+func (s *subscriber) send(n *gpb.Notification) error {
+	return s.stream.Send(&gpb.SubscribeResponse{Response: &gpb.SubscribeResponse_Update{Update: n}})
+}
+
+func (s *subscriber) sendSync() error {
+	return s.stream.Send(&gpb.SubscribeResponse{Response: &gpb.SubscribeResponse_SyncResponse{SyncResponse: true}})
+}
+
+// sendAll sends the leaves ps name whose value changed after since (all of
+// them for since 0), one notification per entity. It returns the cache
+// sequence number at the time the entities were collected.
+func (s *subscriber) sendAll(ps []pattern, since uint64) (uint64, error) {
+	c := s.c
+	c.mu.RLock()
+	ents := c.collectLocked(ps)
+	seq := c.seq
+	c.mu.RUnlock()
+	return seq, c.sendEntities(ents, ps, since, s.prefix, s.send)
+}
+
+// poll serves a POLL subscription list: the current values and a
+// sync_response now (only the sync_response with updates_only), then again
+// for every Poll request, until the client closes its side.
+func (s *subscriber) poll(ctx context.Context) error {
+	if !s.updatesOnly {
+		if _, err := s.sendAll(s.all, 0); err != nil {
+			return err
+		}
+	}
+	if err := s.sendSync(); err != nil {
+		return err
+	}
+	for {
+		req, err := s.stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if req.GetPoll() == nil {
+			return status.Error(codes.InvalidArgument, "a POLL subscription accepts only Poll requests")
+		}
+		if _, err := s.sendAll(s.all, 0); err != nil {
+			return err
+		}
+		if err := s.sendSync(); err != nil {
+			return err
+		}
+		if contextDone(ctx) {
+			return ctx.Err()
+		}
+	}
+}
+
+// streamLoop serves a STREAM subscription list until the RPC ends.
+func (s *subscriber) streamLoop(ctx context.Context) error {
+	c := s.c
+	c.register(s)
+	defer c.unregister(s)
+
+	errc := make(chan error, 1)
+	go func() {
+		for {
+			req, err := s.stream.Recv()
+			if err != nil {
+				if !errors.Is(err, io.EOF) {
+					errc <- err
+				}
+				return
+			}
+			errc <- status.Errorf(codes.InvalidArgument, "a STREAM subscription accepts no further requests (got %T)", req.GetRequest())
+			return
+		}
+	}()
+
+	var seq uint64
+	if s.updatesOnly {
+		c.mu.RLock()
+		seq = c.seq
+		c.mu.RUnlock()
+	} else {
+		var err error
+		if seq, err = s.sendAll(s.all, 0); err != nil {
+			return err
+		}
+	}
+	if err := s.sendSync(); err != nil {
+		return err
+	}
+	now := time.Now()
+	for _, sub := range s.subs {
+		sub.lastSeq, sub.lastFull = seq, now
+		switch {
+		case sub.mode == gpb.SubscriptionMode_SAMPLE:
+			sub.next = now.Add(sub.sample)
+		case sub.heartbeat > 0:
+			sub.next = now.Add(sub.heartbeat)
+		}
+	}
+
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		if err := s.runDue(time.Now()); err != nil {
+			return err
+		}
+		n, err := s.drain()
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case err := <-errc:
+				return err
+			default:
+			}
+			continue
+		}
+		if wait, ok := s.nextDue(time.Now()); ok {
+			timer.Reset(wait)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-errc:
+			return err
+		case <-s.q.ready:
+		case <-timer.C:
+		}
+	}
+}
+
+// nextDue returns how long until the next sample or heartbeat.
+func (s *subscriber) nextDue(now time.Time) (time.Duration, bool) {
+	var next time.Time
+	for _, sub := range s.subs {
+		if sub.next.IsZero() {
+			continue
+		}
+		if next.IsZero() || sub.next.Before(next) {
+			next = sub.next
+		}
+	}
+	if next.IsZero() {
+		return 0, false
+	}
+	return max(next.Sub(now), 0), true
+}
+
+// runDue takes the samples and sends the heartbeats that are due.
+func (s *subscriber) runDue(now time.Time) error {
+	for _, sub := range s.subs {
+		if sub.next.IsZero() || now.Before(sub.next) {
+			continue
+		}
+		ps := []pattern{sub.pat}
+		if sub.mode == gpb.SubscriptionMode_SAMPLE {
+			full := !sub.suppress || (sub.heartbeat > 0 && now.Sub(sub.lastFull) >= sub.heartbeat)
+			since := sub.lastSeq
+			if full {
+				since = 0
+			}
+			seq, err := s.sendAll(ps, since)
+			if err != nil {
+				return err
+			}
+			sub.lastSeq = seq
+			if full {
+				sub.lastFull = now
+			}
+			sub.next = time.Now().Add(sub.sample)
+			continue
+		}
+		// ON_CHANGE heartbeat: the current value of every subscribed leaf.
+		if _, err := s.sendAll(ps, 0); err != nil {
+			return err
+		}
+		sub.next = time.Now().Add(sub.heartbeat)
+	}
+	return nil
+}
+
+// drain sends up to one batch of queued entity changes and returns how
+// many markers it took.
+func (s *subscriber) drain() (int, error) {
+	c := s.c
+	c.mu.RLock()
+	s.buf = s.q.pop(c.batchEntities, s.buf[:0])
+	snaps := make([]snap, 0, len(s.buf))
+	for _, m := range s.buf {
+		if sn, ok := snapLocked(m.ent, s.onChange, m.since, m.changed, m.deleted, m.delPaths); ok {
+			snaps = append(snaps, sn)
+		}
+	}
+	c.mu.RUnlock()
+	taken := len(s.buf)
+	clear(s.buf)
+	for i := range snaps {
+		if err := s.send(snaps[i].note(s.prefix)); err != nil {
+			return taken, err
+		}
+	}
+	return taken, nil
+}
