@@ -242,7 +242,7 @@ func TestEncodeErrors(t *testing.T) {
 		{"LSPIdentifiersMixedFamilies", &PCRpt{Reports: []Report{{LSP: LSP{Identifiers: LSPIdentifiers{Sender: addr("127.0.0.1"), Endpoint: addr("::1")}}}}}},
 		{"AssociationWithoutSource", &PCUpd{Updates: []Update{{Attributes: Attributes{Associations: []Association{{Type: AssocSRPolicy}}}}}}},
 		{"SRNAIWrongFamily", &PCUpd{Updates: []Update{{ERO: ERO{Subobjects: []Subobject{{Type: SubSR, NT: NAIIPv4Node, LocalAddr: addr("::1")}}}}}}},
-		{"RawSubobjectNotAligned", &PCUpd{Updates: []Update{{ERO: ERO{Subobjects: []Subobject{{Type: 99, Raw: []byte{1}}}}}}}},
+		{"RawSubobjectNotAligned", &PCUpd{Updates: []Update{{ERO: ERO{Subobjects: []Subobject{{Type: 99, Raw: "\x01"}}}}}}},
 		{"ASNumberWiderThan16Bits", &PCUpd{Updates: []Update{{ERO: ERO{Subobjects: []Subobject{{Type: SubASNumber, LocalNodeID: 70000}}}}}}},
 		{"EmptyPCRpt", &PCRpt{}},
 		{"EmptyPCUpd", &PCUpd{}},

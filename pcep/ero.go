@@ -16,10 +16,13 @@ var naiLen = [...]int{
 	NAIIPv6LinkLocal:  40,
 }
 
-// decodeERO decodes an ERO, RRO or IRO object body into out. The subobject
-// slice is allocated once with its exact length; an empty route is nil.
-func decodeERO(o object, out *ERO) error {
-	*out = ERO{ObjFlags: o.flags}
+// decodeERO decodes an ERO, RRO or IRO object body into out, which must be
+// the zero ERO (a fresh slot; assigning fields one by one spares zeroing it
+// again). The subobjects go into buf when it is long enough (buf is memory
+// allocated together with the message, see newRpt), otherwise into a slice
+// allocated with their exact number; an empty route is nil.
+func decodeERO(o object, out *ERO, buf []Subobject) error {
+	out.ObjFlags = o.flags
 	n := 0
 	for b := o.body; len(b) > 0; n++ {
 		if len(b) < 2 {
@@ -34,7 +37,12 @@ func decodeERO(o object, out *ERO) error {
 	if n == 0 {
 		return nil
 	}
-	subs := make([]Subobject, n)
+	var subs []Subobject
+	if n <= len(buf) {
+		subs = buf[:n:n]
+	} else {
+		subs = make([]Subobject, n)
+	}
 	b := o.body
 	var sr, nonSR bool
 	for i := range subs {
@@ -89,7 +97,7 @@ func decodeSubobject(class uint8, s *Subobject, body []byte) error {
 	case SubSR:
 		return decodeSR(class, s, body)
 	default:
-		s.Raw = cloneBytes(body)
+		s.Raw = string(body)
 	}
 	return nil
 }

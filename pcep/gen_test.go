@@ -202,11 +202,12 @@ func (g *gen) plainSub() Subobject {
 		s.LocalNodeID = uint32(g.u16())
 	case 4:
 		s.Type = SubLabel
-		s.Raw = []byte{0x80, 0x01, 0, 0, g.u8(), g.u8()}
+		s.Raw = string([]byte{0x80, 0x01, 0, 0, g.u8(), g.u8()})
 	default:
 		s.Type = 64 + uint8(g.r.Intn(30))
-		s.Raw = make([]byte, 2+4*g.r.Intn(3))
-		g.r.Read(s.Raw)
+		raw := make([]byte, 2+4*g.r.Intn(3))
+		g.r.Read(raw)
+		s.Raw = string(raw)
 	}
 	return s
 }

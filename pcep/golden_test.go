@@ -103,7 +103,7 @@ func goldenCases() []goldenCase {
 					Unknown: []RawTLV{{Type: TLVRSVPErrorSpec, Value: []byte{1, 2, 3, 4, 5}}, {Type: 4000}}},
 				RRO: &ERO{Subobjects: []Subobject{
 					{Type: SubIPv4Prefix, Prefix: netip.MustParsePrefix("127.0.0.9/32")},
-					{Type: SubLabel, Raw: []byte{0x80, 0x01, 0, 0, 0, 16}},
+					{Type: SubLabel, Raw: "\x80\x01\x00\x00\x00\x10"},
 				}},
 			}}},
 		},

@@ -4,12 +4,14 @@ import "net/netip"
 
 // LSP object (RFC 8231 section 7.3) and its TLVs.
 
+// decodeLSP decodes an LSP object into out, which must be the zero LSP (a
+// fresh slot: assigning fields one by one spares zeroing it again).
 func decodeLSP(o object, out *LSP) error {
 	if len(o.body) < 4 {
 		return malformed(ClassLSP, "body shorter than 4 bytes")
 	}
 	w := be.Uint32(o.body)
-	*out = LSP{ObjFlags: o.flags, PLSPID: w >> 12, Flags: uint16(w & 0x0FFF)}
+	out.ObjFlags, out.PLSPID, out.Flags = o.flags, w>>12, uint16(w&0x0FFF)
 	if len(o.body) == 4 {
 		return nil
 	}

@@ -164,7 +164,7 @@ func (d *decoder) pcrepMsg() (Message, error) {
 			}
 			r.Paths = add(r.Paths, Path{})
 			p := &r.Paths[len(r.Paths)-1]
-			if err := decodeERO(d.take(), &p.ERO); err != nil {
+			if err := decodeERO(d.take(), &p.ERO, nil); err != nil {
 				return nil, err
 			}
 			if err := d.attributes(attrList{a: &p.Attributes}); err != nil {

@@ -54,7 +54,7 @@ func (d *decoder) attributes(l attrList) error {
 				return closeMalformed("second IRO object in an attribute list")
 			}
 			a.IRO = &ERO{}
-			if err := decodeERO(d.take(), a.IRO); err != nil {
+			if err := decodeERO(d.take(), a.IRO, nil); err != nil {
 				return err
 			}
 		case ClassRRO:
@@ -65,7 +65,7 @@ func (d *decoder) attributes(l attrList) error {
 				return closeMalformed("second RRO object in a path")
 			}
 			*l.rro = &ERO{}
-			if err := decodeERO(d.take(), *l.rro); err != nil {
+			if err := decodeERO(d.take(), *l.rro, nil); err != nil {
 				return err
 			}
 			afterRRO = true
@@ -177,28 +177,18 @@ func appendAttributes(b []byte, a *Attributes, withAssocs bool) ([]byte, error) 
 	return appendAttrsTail(b, a)
 }
 
-// pcrpt1 and pcupd1 hold a message and its only entry in one allocation, the
-// common case on the wire.
-type pcrpt1 struct {
-	m PCRpt
-	r [1]Report
-}
-
-type pcupd1 struct {
-	m PCUpd
-	u [1]Update
-}
-
 // pcrptMsg decodes <PCRpt> ::= <Common Header> <state-report-list> with
 // <state-report> ::= [<SRP>] <LSP> [<association-list>] <path> (RFC 8231,
 // RFC 8697). Associations are also accepted among the attributes after the
 // ERO; the encoder puts them before the ERO.
+//
+// A message with one report, the common case on the wire, is allocated in
+// one block together with the subobjects of its ERO (see newRpt).
 func (d *decoder) pcrptMsg() (Message, error) {
 	var m *PCRpt
-	if n := d.count(ClassLSP, 8); n <= 1 {
-		x := &pcrpt1{}
-		m = &x.m
-		m.Reports = x.r[:0:1]
+	var subs []Subobject // room for the first ERO, in the message's block
+	if n, k := d.shape(); n <= 1 {
+		m, subs = newRpt(k)
 	} else {
 		m = &PCRpt{Reports: make([]Report, 0, n)}
 	}
@@ -210,7 +200,7 @@ func (d *decoder) pcrptMsg() (Message, error) {
 		if c == 0 && len(m.Reports) > 0 {
 			return m, nil
 		}
-		m.Reports = add(m.Reports, Report{})
+		grow(&m.Reports)
 		r := &m.Reports[len(m.Reports)-1]
 		if c == ClassSRP {
 			r.HasSRP = true
@@ -233,9 +223,10 @@ func (d *decoder) pcrptMsg() (Message, error) {
 		if c != ClassERO {
 			return nil, missing(ValMissingERO, "PCRpt: ERO")
 		}
-		if err := decodeERO(d.take(), &r.ERO); err != nil {
+		if err := decodeERO(d.take(), &r.ERO, subs); err != nil {
 			return nil, err
 		}
+		subs = nil
 		if err := d.attributes(attrList{a: &r.Attributes, rro: &r.RRO}); err != nil {
 			return nil, err
 		}
@@ -277,13 +268,13 @@ func appendPCRpt(b []byte, m *PCRpt) ([]byte, error) {
 
 // pcupdMsg decodes <PCUpd> ::= <Common Header> <update-request-list> with
 // <update-request> ::= <SRP> <LSP> [<association-list>] <path> (RFC 8231,
-// RFC 8697), accepting associations after the ERO too.
+// RFC 8697), accepting associations after the ERO too. A message with one
+// update is allocated in one block, as in pcrptMsg.
 func (d *decoder) pcupdMsg() (Message, error) {
 	var m *PCUpd
-	if n := d.count(ClassLSP, 8); n <= 1 {
-		x := &pcupd1{}
-		m = &x.m
-		m.Updates = x.u[:0:1]
+	var subs []Subobject
+	if n, k := d.shape(); n <= 1 {
+		m, subs = newUpd(k)
 	} else {
 		m = &PCUpd{Updates: make([]Update, 0, n)}
 	}
@@ -298,7 +289,7 @@ func (d *decoder) pcupdMsg() (Message, error) {
 		if c != ClassSRP {
 			return nil, missing(ValMissingSRP, "PCUpd: SRP")
 		}
-		m.Updates = add(m.Updates, Update{})
+		grow(&m.Updates)
 		u := &m.Updates[len(m.Updates)-1]
 		if err := decodeSRP(d.take(), &u.SRP); err != nil {
 			return nil, err
@@ -318,9 +309,10 @@ func (d *decoder) pcupdMsg() (Message, error) {
 		if c != ClassERO {
 			return nil, missing(ValMissingERO, "PCUpd: ERO")
 		}
-		if err := decodeERO(d.take(), &u.ERO); err != nil {
+		if err := decodeERO(d.take(), &u.ERO, subs); err != nil {
 			return nil, err
 		}
+		subs = nil
 		if err := d.attributes(attrList{a: &u.Attributes}); err != nil {
 			return nil, err
 		}
@@ -375,7 +367,7 @@ func (d *decoder) pcinitiateMsg() (Message, error) {
 		if c != ClassSRP {
 			return nil, missing(ValMissingSRP, "PCInitiate: SRP")
 		}
-		m.Requests = add(m.Requests, Initiate{})
+		grow(&m.Requests)
 		r := &m.Requests[len(m.Requests)-1]
 		if err := decodeSRP(d.take(), &r.SRP); err != nil {
 			return nil, err
@@ -403,7 +395,7 @@ func (d *decoder) pcinitiateMsg() (Message, error) {
 		}
 		if c == ClassERO {
 			r.HasERO = true
-			if err := decodeERO(d.take(), &r.ERO); err != nil {
+			if err := decodeERO(d.take(), &r.ERO, nil); err != nil {
 				return nil, err
 			}
 		} else if r.SRP.Flags&SRPRemove == 0 && r.LSP.PLSPID == 0 {

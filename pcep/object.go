@@ -222,7 +222,9 @@ const (
 )
 
 // Subobject is one ERO/RRO/IRO subobject. It is a flat value rather than an
-// interface so that a decoded route is a single allocation.
+// interface so that a decoded route is a single allocation (for the ERO of a
+// PCRpt or PCUpd with one entry, part of the message's own allocation). It
+// is 128 bytes, which makes that allocation fill its size class exactly.
 //
 // Type selects which fields are meaningful:
 //   - SubIPv4Prefix, SubIPv6Prefix: Prefix, Attr (the flags/reserved byte).
@@ -232,7 +234,8 @@ const (
 //     NT 1, 2: LocalAddr; NT 3, 4: LocalAddr, RemoteAddr;
 //     NT 5: LocalNodeID, LocalIfID, RemoteNodeID, RemoteIfID;
 //     NT 6: LocalAddr, LocalIfID, RemoteAddr, RemoteIfID.
-//   - any other type: Raw holds the subobject body after the 2-byte header.
+//   - any other type: Raw holds the subobject body after the 2-byte header
+//     (a string: immutable, and 8 bytes smaller than a slice).
 type Subobject struct {
 	Loose bool
 	Type  uint8
@@ -248,7 +251,7 @@ type Subobject struct {
 	LocalNodeID, RemoteNodeID uint32
 	LocalIfID, RemoteIfID     uint32
 
-	Raw []byte
+	Raw string
 }
 
 // SRLabel returns the SR subobject for an MPLS label with no NAI (NT 0, F
@@ -342,11 +345,18 @@ const (
 const MaxPLSPID uint32 = 0xFFFFF
 
 // LSP is the LSP object (class 32) with its TLVs.
+//
+// The fields are ordered to keep padding small (152 bytes): the LSP is part of
+// every report and update, and a decoded PCRpt or PCUpd is allocated in one
+// block whose size class this decides.
 type LSP struct {
 	ObjFlags
 	PLSPID uint32 // 20 bits
 	Flags  uint16 // 12 bits, see LSPDelegate etc.
 
+	// HasColor marks the COLOR TLV (67, RFC 9863).
+	HasColor bool
+	Color    uint32
 	// SymbolicName is the SYMBOLIC-PATH-NAME TLV (17), "" when absent.
 	SymbolicName string
 	// Identifiers is the IPV4- or IPV6-LSP-IDENTIFIERS TLV (18/19); present
@@ -357,9 +367,6 @@ type LSP struct {
 	// HasDBVersion marks the LSP-DB-VERSION TLV (23).
 	HasDBVersion bool
 	DBVersion    uint64
-	// HasColor marks the COLOR TLV (67, RFC 9863).
-	HasColor bool
-	Color    uint32
 	// Unknown holds unknown TLVs, and RSVP-ERROR-SPEC (21) as received.
 	Unknown []RawTLV
 }

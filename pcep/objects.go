@@ -193,11 +193,12 @@ func appendRP(b []byte, rp *RP) ([]byte, error) {
 
 // SRP object (RFC 8231 section 7.2) with PATH-SETUP-TYPE (RFC 8408).
 
+// decodeSRP decodes an SRP object into out, which must be the zero SRP.
 func decodeSRP(o object, out *SRP) error {
 	if len(o.body) < 8 {
 		return malformed(ClassSRP, "body shorter than 8 bytes")
 	}
-	*out = SRP{ObjFlags: o.flags, Flags: be.Uint32(o.body), SRPID: be.Uint32(o.body[4:])}
+	out.ObjFlags, out.Flags, out.SRPID = o.flags, be.Uint32(o.body), be.Uint32(o.body[4:])
 	if len(o.body) == 8 {
 		return nil
 	}
