@@ -227,6 +227,9 @@ func (c *Cache) walkCreate(n, ent *node, elems []*gpb.PathElem) (_, _ *node, ok 
 	return n, ent, true
 }
 
+// maxLeafGrowth bounds how many leaf slots one growth step reserves in a node.
+const maxLeafGrowth = 32
+
 // setLocked stores one leaf at rel below n, whose entity is ent (nil for
 // the root). remaining is the number of updates left in the notification
 // (this one included), used to size a new leaf slice.
@@ -263,7 +266,10 @@ func (c *Cache) setLocked(n, ent *node, rel []*gpb.PathElem, v *gpb.TypedValue, 
 	} else {
 		c.seq++
 		if len(n.leaves) == cap(n.leaves) {
-			grown := make([]leaf, len(n.leaves), len(n.leaves)+remaining)
+			// Grow by what this notification may still add, but never by
+			// more than maxLeafGrowth: a notification that creates many list
+			// entries must not reserve its whole length for every node.
+			grown := make([]leaf, len(n.leaves), len(n.leaves)+min(remaining, maxLeafGrowth))
 			copy(grown, n.leaves)
 			n.leaves = grown
 			c.grown = append(c.grown, n)

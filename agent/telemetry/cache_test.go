@@ -1,7 +1,9 @@
 package telemetry
 
 import (
+	"runtime"
 	"slices"
+	"strconv"
 	"testing"
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
@@ -240,5 +242,41 @@ func TestListsWithSeveralKeys(t *testing.T) {
 		if got := query(t, c, tt.path); !slices.Equal(got, tt.want) {
 			t.Errorf("Query(%s)\n got %q\nwant %q", tt.path, got, tt.want)
 		}
+	}
+}
+
+// TestUpdateCreatingManyEntriesStaysLinearInMemory sends one notification
+// that creates 10,000 list entries of 8 leaves (a bulk Set of policies) and
+// checks the heap grows by a bounded amount per leaf, not by the length of
+// the notification per entry.
+func TestUpdateCreatingManyEntriesStaysLinearInMemory(t *testing.T) {
+	const entries, leavesPer = 10000, 8
+	n := &gpb.Notification{Timestamp: 1}
+	for i := 0; i < entries; i++ {
+		for j := 0; j < leavesPer; j++ {
+			n.Update = append(n.Update, &gpb.Update{
+				Path: &gpb.Path{Elem: []*gpb.PathElem{
+					{Name: "pce-client"}, {Name: "policies"},
+					{Name: "policy", Key: map[string]string{"name": "p" + strconv.Itoa(i)}},
+					{Name: "config"}, {Name: "leaf" + strconv.Itoa(j)},
+				}},
+				Val: &gpb.TypedValue{Value: &gpb.TypedValue_UintVal{UintVal: uint64(j)}},
+			})
+		}
+	}
+	c := NewCache()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	c.Update(n)
+	runtime.ReadMemStats(&after)
+	perLeaf := float64(after.TotalAlloc-before.TotalAlloc) / (entries * leavesPer)
+	// A few hundred bytes per leaf is the linear cost (node, strings, leaf
+	// slots); the quadratic failure mode allocates megabytes per entry.
+	if perLeaf > 4096 {
+		t.Errorf("Update allocated %.0f bytes per leaf, want a bounded per-leaf cost", perLeaf)
+	}
+	if got := len(query(t, c, "/pce-client/policies/policy[name=p9999]/config")); got != leavesPer {
+		t.Errorf("entry p9999 has %d leaves, want %d", got, leavesPer)
 	}
 }

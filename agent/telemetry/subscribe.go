@@ -111,7 +111,10 @@ func (c *Cache) newSubscriber(stream gpb.GNMI_SubscribeServer, req *gpb.Subscrib
 		if err := checkOrigin(sub.GetPath().GetOrigin()); err != nil {
 			return nil, err
 		}
-		if len(sub.GetPath().GetElement()) > 0 || len(pre.GetElement()) > 0 {
+		// Clients such as gnmi_cli fill both the deprecated element field and
+		// elem; elem wins. A path given only as deprecated elements is refused.
+		if (len(sub.GetPath().GetElement()) > 0 && len(sub.GetPath().GetElem()) == 0) ||
+			(len(pre.GetElement()) > 0 && len(pre.GetElem()) == 0) {
 			return nil, status.Error(codes.InvalidArgument, "the deprecated path element field is not supported; use elem")
 		}
 		full := joinPath(pre, sub.GetPath())

@@ -482,3 +482,16 @@ func TestSlowSubscriberDoesNotBlockUpdate(t *testing.T) {
 }
 
 func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
+
+// TestSubscribeAcceptsPathsWithDeprecatedElementsBesideElem checks the paths
+// gnmi_cli sends: elem and the deprecated element field both filled.
+func TestSubscribeAcceptsPathsWithDeprecatedElementsBesideElem(t *testing.T) {
+	cl := startServer(t, seedCache(t))
+	s1 := sub(t, "/pce-client/lsps/lsp[name=a]", gpb.SubscriptionMode_TARGET_DEFINED)
+	s1.Path.Element = []string{"pce-client", "lsps", "lsp[name=a]"}
+	s := subscribe(t, cl, subList(gpb.SubscriptionList_ONCE, s1))
+	want := []string{lspA + "color=100", lspA + "oper-status=up"}
+	if got := flatAll(s.untilSync()); !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
