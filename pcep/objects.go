@@ -156,78 +156,75 @@ func appendOpenObj(b []byte, o *OpenObject) ([]byte, error) {
 	return endObj(b, s), nil
 }
 
-// RP object (RFC 5440 section 7.4) with PATH-SETUP-TYPE (RFC 8408).
+// RP (RFC 5440 section 7.4) and SRP (RFC 8231 section 7.2) share one layout:
+// 32-bit flags, a 32-bit request ID, then TLVs of which only PATH-SETUP-TYPE
+// (RFC 8408) is known. One decoder and one encoder serve both.
 
-func decodeRP(o object, out *RP) error {
-	if len(o.body) < 8 {
-		return malformed(ClassRP, "body shorter than 8 bytes")
-	}
-	*out = RP{ObjFlags: o.flags, Flags: be.Uint32(o.body), RequestID: be.Uint32(o.body[4:])}
-	r := tlvReader{b: o.body[8:], class: ClassRP}
-	for r.next() {
-		switch r.typ {
-		case TLVPathSetupType:
-			if len(r.val) != 4 {
-				return r.badLenErr()
-			}
-			out.HasPST, out.PST = true, r.val[3]
-		default:
-			out.Unknown = r.unknown(out.Unknown)
-		}
-	}
-	return r.err
+// idFields points at the fields of an RP or an SRP being decoded.
+type idFields struct {
+	flags, id *uint32
+	hasPST    *bool
+	pst       *uint8
+	unknown   *[]RawTLV
 }
 
-func appendRP(b []byte, rp *RP) ([]byte, error) {
-	if err := checkRawTLVs(rp.Unknown); err != nil {
-		return b, err
-	}
-	b, s := beginObj(b, ClassRP, 1, rp.ObjFlags)
-	b = appendU32(appendU32(b, rp.Flags), rp.RequestID)
-	if rp.HasPST {
-		b = appendTLV32(b, TLVPathSetupType, uint32(rp.PST))
-	}
-	b = appendRawTLVs(b, rp.Unknown)
-	return endObj(b, s), nil
-}
-
-// SRP object (RFC 8231 section 7.2) with PATH-SETUP-TYPE (RFC 8408).
-
-// decodeSRP decodes an SRP object into out, which must be the zero SRP.
-func decodeSRP(o object, out *SRP) error {
+// decodeIDObject decodes the shared RP/SRP layout into fields, which must be
+// zero.
+func decodeIDObject(o object, class uint8, f idFields) error {
 	if len(o.body) < 8 {
-		return malformed(ClassSRP, "body shorter than 8 bytes")
+		return malformed(class, "body shorter than 8 bytes")
 	}
-	out.ObjFlags, out.Flags, out.SRPID = o.flags, be.Uint32(o.body), be.Uint32(o.body[4:])
+	*f.flags, *f.id = be.Uint32(o.body), be.Uint32(o.body[4:])
 	if len(o.body) == 8 {
 		return nil
 	}
-	r := tlvReader{b: o.body[8:], class: ClassSRP}
+	r := tlvReader{b: o.body[8:], class: class}
 	for r.next() {
 		switch r.typ {
 		case TLVPathSetupType:
 			if len(r.val) != 4 {
 				return r.badLenErr()
 			}
-			out.HasPST, out.PST = true, r.val[3]
+			*f.hasPST, *f.pst = true, r.val[3]
 		default:
-			out.Unknown = r.unknown(out.Unknown)
+			*f.unknown = r.unknown(*f.unknown)
 		}
 	}
 	return r.err
 }
 
-func appendSRP(b []byte, srp *SRP) ([]byte, error) {
-	if err := checkRawTLVs(srp.Unknown); err != nil {
+// appendIDObject encodes the shared RP/SRP layout.
+func appendIDObject(b []byte, class uint8, of ObjFlags, flags, id uint32, hasPST bool, pst uint8, unknown []RawTLV) ([]byte, error) {
+	if err := checkRawTLVs(unknown); err != nil {
 		return b, err
 	}
-	b, s := beginObj(b, ClassSRP, 1, srp.ObjFlags)
-	b = appendU32(appendU32(b, srp.Flags), srp.SRPID)
-	if srp.HasPST {
-		b = appendTLV32(b, TLVPathSetupType, uint32(srp.PST))
+	b, s := beginObj(b, class, 1, of)
+	b = appendU32(appendU32(b, flags), id)
+	if hasPST {
+		b = appendTLV32(b, TLVPathSetupType, uint32(pst))
 	}
-	b = appendRawTLVs(b, srp.Unknown)
+	b = appendRawTLVs(b, unknown)
 	return endObj(b, s), nil
+}
+
+// decodeRP decodes an RP object into out, which must be the zero RP.
+func decodeRP(o object, out *RP) error {
+	out.ObjFlags = o.flags
+	return decodeIDObject(o, ClassRP, idFields{&out.Flags, &out.RequestID, &out.HasPST, &out.PST, &out.Unknown})
+}
+
+func appendRP(b []byte, rp *RP) ([]byte, error) {
+	return appendIDObject(b, ClassRP, rp.ObjFlags, rp.Flags, rp.RequestID, rp.HasPST, rp.PST, rp.Unknown)
+}
+
+// decodeSRP decodes an SRP object into out, which must be the zero SRP.
+func decodeSRP(o object, out *SRP) error {
+	out.ObjFlags = o.flags
+	return decodeIDObject(o, ClassSRP, idFields{&out.Flags, &out.SRPID, &out.HasPST, &out.PST, &out.Unknown})
+}
+
+func appendSRP(b []byte, srp *SRP) ([]byte, error) {
+	return appendIDObject(b, ClassSRP, srp.ObjFlags, srp.Flags, srp.SRPID, srp.HasPST, srp.PST, srp.Unknown)
 }
 
 // CLOSE object (RFC 5440 section 7.17).
