@@ -1,0 +1,666 @@
+package agent_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/openconfig/gnmi/proto/gnmi"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/pccagent/pccagent/agent"
+	"github.com/pccagent/pccagent/agent/telemetry"
+	"github.com/pccagent/pccagent/pcep/pcc"
+	"github.com/pccagent/pccagent/pcep/pce"
+)
+
+// The benchmarks of this file run the whole agent pipeline as
+// cmd/pccagent wires it: the PCEP engine delegating its policies to the PCE
+// role (pcep/pce) over loopback TCP, the telemetry cache fed by its Run pump
+// from the engine's change queue, the agent's gRPC server with the cache's
+// Subscribe, and real gNMI clients subscribed over loopback.
+
+const (
+	// pipeLSPs is the number of delegated policies of the pipeline
+	// benchmarks.
+	pipeLSPs = 1000
+	// pipeWindow is the number of PCUpd in flight (sent, not yet echoed in
+	// a PCRpt), as in pcep/pcc's BenchmarkUpdateRoundTrip; pipeChunk is how
+	// many are sent between two checks of the window.
+	pipeWindow = 512
+	pipeChunk  = 64
+	// pipeWait bounds every wait of the benchmarks.
+	pipeWait = 2 * time.Minute
+	// pipeLabelsPath is what the subscribers subscribe to.
+	pipeLabelsPath = "/pce-client/lsps/lsp[name=*]/state/labels"
+)
+
+var pipeQuiet = slog.New(slog.DiscardHandler)
+
+// pipeName is the name of policy j.
+func pipeName(j int) string { return fmt.Sprintf("pipe%04d", j) }
+
+// pipeIndex returns j for the name of policy j, -1 for any other name.
+func pipeIndex(name string) int {
+	s, ok := strings.CutPrefix(name, "pipe")
+	if !ok {
+		return -1
+	}
+	j, err := strconv.Atoi(s)
+	if err != nil {
+		return -1
+	}
+	return j
+}
+
+// pipeLabels returns the label stack of the i-th update: distinct for
+// every i below 2^20 * 10^6, and never equal to a configured stack (whose
+// top label is 16001).
+func pipeLabels(i int) []uint32 {
+	return []uint32{16 + uint32(i/1000000), 16 + uint32(i%1000000)}
+}
+
+// pipeKey packs a two-label stack into one comparable value.
+func pipeKey(top, bottom uint64) uint64 { return top<<32 | bottom }
+
+// pipeConfig returns the agent's config file (RFC 7951 JSON) with one server
+// and n delegated policies with explicit labels.
+func pipeConfig(server net.Addr, n int, name func(int) string) string {
+	host, port, _ := net.SplitHostPort(server.String())
+	var b strings.Builder
+	fmt.Fprintf(&b, `{"pcc-agent:pce-client": {"config": {"capability-segment-routing": true},`+
+		` "servers": {"server": [{"address": %q, "config": {"address": %q, "port": %s}}]}, "policies": {"policy": [`, host, host, port)
+	for j := range n {
+		if j > 0 {
+			b.WriteByte(',')
+		}
+		nm := name(j)
+		fmt.Fprintf(&b, "\n"+`{"name": %q, "config": {"name": %q, "color": %d, "endpoint": "10.%d.%d.%d", "labels": [16001, %d]}}`,
+			nm, nm, j+1, j>>16&255, j>>8&255, j&255, 16002+j%1000)
+	}
+	b.WriteString("\n]}}}\n")
+	return b.String()
+}
+
+// pipeHarness is the running pipeline: engine, telemetry, gNMI server and
+// the PCE that holds every delegation.
+type pipeHarness struct {
+	pcc   *pce.PCC         // the PCE's view of the engine's session
+	ids   []uint32         // PLSP-ID of policy j
+	gnmi  string           // gNMI server address
+	cache *telemetry.Cache // the agent's cache
+	srps  []uint32         // SRP-ID of each update sent
+}
+
+// pipeStart starts the pipeline with n policies and waits until the PCE
+// holds every delegation and the cache says so.
+func pipeStart(b *testing.B, n int) *pipeHarness {
+	b.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var stops []func()
+	b.Cleanup(func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
+		cancel()
+	})
+
+	pceLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := pce.New(pce.WithLogger(pipeQuiet), pce.WithRecording(false))
+	go srv.Serve(pceLn)
+	stops = append(stops, func() { srv.Close() })
+
+	engine := pcc.New(pcc.WithLogger(pipeQuiet))
+	engineDone := make(chan error, 1)
+	go func() { engineDone <- engine.Run(ctx) }()
+	cache := telemetry.NewCache(telemetry.WithLogger(pipeQuiet), telemetry.WithPathValidator(agent.ValidatePath))
+	cacheDone := make(chan error, 1)
+	go func() { cacheDone <- cache.Run(ctx, engine.Changes()) }()
+	// Stopped after the gRPC server and the PCE (cleanups run in reverse).
+	stops = append([]func(){func() { cancel(); <-engineDone; <-cacheDone }}, stops...)
+
+	file := filepath.Join(b.TempDir(), "pccagent.json")
+	if err := os.WriteFile(file, []byte(pipeConfig(pceLn.Addr(), n, pipeName)), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	a, err := agent.New(ctx, file, engine, cache, agent.WithLogger(pipeQuiet), agent.WithSubscribe(cache.Subscribe))
+	if err != nil {
+		b.Fatal(err)
+	}
+	gLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	gs := agent.NewGRPCServer(a, nil, nil)
+	go gs.Serve(gLn)
+	stops = append(stops, gs.Stop)
+
+	wctx, wcancel := context.WithTimeout(ctx, pipeWait)
+	defer wcancel()
+	p, err := srv.WaitPCC(wctx, nil)
+	if err != nil {
+		b.Fatalf("no PCEP session: %v", err)
+	}
+	if err := p.WaitSynced(wctx); err != nil {
+		b.Fatalf("no state synchronisation: %v", err)
+	}
+	h := &pipeHarness{pcc: p, ids: make([]uint32, n), gnmi: gLn.Addr().String(), cache: cache}
+	for {
+		lsps := p.LSPs()
+		delegated := 0
+		for _, l := range lsps {
+			if j := pipeIndex(l.Name); j >= 0 && j < n && l.Delegated {
+				h.ids[j] = l.PLSPID
+				delegated++
+			}
+		}
+		if delegated == n && pipeCacheCount(b, cache, "delegated-lsp-count") == n {
+			break
+		}
+		if wctx.Err() != nil {
+			b.Fatalf("%d of %d LSPs delegated", delegated, n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return h
+}
+
+// pipeCacheCount reads /pce-client/state/<leaf> from the cache (-1 when
+// absent).
+func pipeCacheCount(b *testing.B, c *telemetry.Cache, leaf string) int {
+	got := -1
+	path := &gnmi.Path{Elem: []*gnmi.PathElem{{Name: "pce-client"}, {Name: "state"}, {Name: leaf}}}
+	if err := c.Query(path, func(n *gnmi.Notification) error {
+		for _, u := range n.GetUpdate() {
+			got = int(u.GetVal().GetUintVal())
+		}
+		return nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+	return got
+}
+
+// push sends n PCUpd, update i to policy i mod len(ids) with pipeLabels(i),
+// at most pipeWindow in flight, and returns when the last one is echoed.
+func (h *pipeHarness) push(b *testing.B, n int) {
+	b.Helper()
+	h.srps = make([]uint32, n)
+	for i := range n {
+		if i%pipeChunk == 0 {
+			if k := i + pipeChunk - 1 - pipeWindow; k >= 0 {
+				h.waitEcho(b, k)
+			}
+		}
+		srp, err := h.pcc.Update(h.ids[i%len(h.ids)], pipeLabels(i))
+		if err != nil {
+			b.Fatal(err)
+		}
+		h.srps[i] = srp
+	}
+	h.waitEcho(b, n-1)
+}
+
+// waitEcho waits until the PCC has echoed the SRP-ID of update k in a
+// report. The engine handles a session's messages in order, so every
+// earlier update has been echoed too.
+func (h *pipeHarness) waitEcho(b *testing.B, k int) {
+	ctx, cancel := context.WithTimeout(context.Background(), pipeWait)
+	defer cancel()
+	id, srp := h.ids[k%len(h.ids)], h.srps[k]
+	if _, err := h.pcc.WaitLSP(ctx, func(l pce.LSP) bool { return l.PLSPID == id && l.LastSRPID >= srp }); err != nil {
+		b.Fatalf("update %d (SRP-ID %d) not echoed: %v", k, srp, err)
+	}
+}
+
+// checkEchoes fails unless every LSP reports the SRP-ID and labels of the
+// last update sent to it (n updates in all).
+func (h *pipeHarness) checkEchoes(b *testing.B, n int) {
+	b.Helper()
+	byID := make(map[uint32]pce.LSP, len(h.ids))
+	for _, l := range h.pcc.LSPs() {
+		byID[l.PLSPID] = l
+	}
+	for j, id := range h.ids {
+		if j >= n {
+			break
+		}
+		last := j + (n-1-j)/len(h.ids)*len(h.ids)
+		l := byID[id]
+		want := pipeLabels(last)
+		if l.LastSRPID != h.srps[last] || len(l.Labels) != 2 || l.Labels[0] != want[0] || l.Labels[1] != want[1] {
+			b.Fatalf("LSP %d: SRP-ID %d labels %v, want %d %v", id, l.LastSRPID, l.Labels, h.srps[last], want)
+		}
+	}
+}
+
+// pipeSubscriber is one gNMI client subscribed STREAM ON_CHANGE to the
+// labels of every LSP. After the sync_response it counts the label
+// notifications of pushed updates and notes when the last pushed value of
+// every LSP has arrived.
+type pipeSubscriber struct {
+	delivered atomic.Int64 // label notifications with a pushed label stack
+	other     atomic.Int64 // label notifications with any other stack
+	want      []uint64     // the last stack pushed to policy j (0: none)
+	remaining atomic.Int64 // policies whose last stack has not arrived
+	synced    chan struct{}
+	done      chan struct{} // closed when remaining reaches 0
+	doneAt    time.Time
+	err       error // why the stream ended early; read after recvDone
+	recvDone  chan struct{}
+}
+
+// pipeSubscribe connects a new gNMI client to addr, subscribes and waits
+// for the sync_response. want is the last label stack (pipeKey) each policy
+// will be given.
+func pipeSubscribe(b *testing.B, addr string, want []uint64) *pipeSubscriber {
+	b.Helper()
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &pipeSubscriber{want: want, synced: make(chan struct{}), done: make(chan struct{}), recvDone: make(chan struct{})}
+	for _, w := range want {
+		if w != 0 {
+			s.remaining.Add(1)
+		}
+	}
+	if s.remaining.Load() == 0 {
+		s.doneAt = time.Now()
+		close(s.done)
+	}
+	b.Cleanup(func() {
+		cancel()
+		conn.Close()
+		<-s.recvDone
+	})
+	elems := []*gnmi.PathElem{{Name: "pce-client"}, {Name: "lsps"}, {Name: "lsp", Key: map[string]string{"name": "*"}}, {Name: "state"}, {Name: "labels"}}
+	stream, err := gnmi.NewGNMIClient(conn).Subscribe(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := stream.Send(&gnmi.SubscribeRequest{Request: &gnmi.SubscribeRequest_Subscribe{Subscribe: &gnmi.SubscriptionList{
+		Mode:         gnmi.SubscriptionList_STREAM,
+		Encoding:     gnmi.Encoding_PROTO,
+		Subscription: []*gnmi.Subscription{{Path: &gnmi.Path{Elem: elems}, Mode: gnmi.SubscriptionMode_ON_CHANGE}},
+	}}}); err != nil {
+		b.Fatal(err)
+	}
+	go s.recv(stream)
+	select {
+	case <-s.synced:
+	case <-s.recvDone:
+		b.Fatalf("subscription %s ended before sync_response: %v", pipeLabelsPath, s.err)
+	case <-time.After(pipeWait):
+		b.Fatal("no sync_response")
+	}
+	return s
+}
+
+func (s *pipeSubscriber) recv(stream gnmi.GNMI_SubscribeClient) {
+	defer close(s.recvDone)
+	synced := false
+	for {
+		resp, err := stream.Recv()
+		if err != nil {
+			s.err = err
+			return
+		}
+		if resp.GetSyncResponse() {
+			synced = true
+			close(s.synced)
+			continue
+		}
+		if !synced {
+			continue
+		}
+		for _, u := range resp.GetUpdate().GetUpdate() {
+			s.note(u)
+		}
+	}
+}
+
+// note counts one update of a labels leaf.
+func (s *pipeSubscriber) note(u *gnmi.Update) {
+	elems := u.GetPath().GetElem()
+	if len(elems) != 5 || elems[4].GetName() != "labels" {
+		return
+	}
+	el := u.GetVal().GetLeaflistVal().GetElement()
+	if len(el) != 2 || el[0].GetUintVal() >= 16001 {
+		s.other.Add(1)
+		return
+	}
+	s.delivered.Add(1)
+	j := pipeIndex(elems[2].GetKey()["name"])
+	if j < 0 || j >= len(s.want) || s.want[j] == 0 {
+		return
+	}
+	if k := pipeKey(el[0].GetUintVal(), el[1].GetUintVal()); k == s.want[j] {
+		s.want[j] = 0 // arrived: a later duplicate is not counted twice
+		if s.remaining.Add(-1) == 0 {
+			s.doneAt = time.Now()
+			close(s.done)
+		}
+	}
+}
+
+// pipeWant returns the last stack (pipeKey) n updates give each of lsps
+// policies.
+func pipeWant(lsps, n int) []uint64 {
+	want := make([]uint64, lsps)
+	for i := max(0, n-lsps); i < n; i++ {
+		l := pipeLabels(i)
+		want[i%lsps] = pipeKey(uint64(l[0]), uint64(l[1]))
+	}
+	return want
+}
+
+// BenchmarkPCUpdToOnChangeSubscriber measures LSP updates delivered to gNMI
+// ON_CHANGE subscribers of every LSP's labels: the PCE pushes b.N PCUpd
+// (pipelined, 512 in flight) round-robin to 1,000 delegated LSPs, each with
+// a new label stack; the engine applies them and reports them, telemetry
+// turns each change into a cache update, and each subscriber receives them
+// over gRPC. A subscriber's time ends when the last stack of every LSP has
+// arrived. updates/s is the mean rate of label notifications received per
+// subscriber (min-updates/s the slowest one); a subscriber that falls
+// behind may miss intermediate stacks (coalescing), which delivered-% (of
+// the updates pushed) shows. pushed/s is the PCUpd -> PCRpt rate at the
+// PCE; converged/s is the updates pushed per second until every subscriber
+// had the last stack of every LSP (the rate at which subscribers' views
+// follow the network, intermediate values coalesced or not).
+func BenchmarkPCUpdToOnChangeSubscriber(b *testing.B) {
+	for _, subs := range []int{1, 10} {
+		b.Run(fmt.Sprintf("subscribers=%d", subs), func(b *testing.B) {
+			h := pipeStart(b, pipeLSPs)
+			ss := make([]*pipeSubscriber, subs)
+			for i := range ss {
+				ss[i] = pipeSubscribe(b, h.gnmi, pipeWant(pipeLSPs, b.N))
+			}
+			b.ResetTimer()
+			start := time.Now()
+			h.push(b, b.N)
+			echoed := time.Since(start)
+			timeout := time.After(pipeWait)
+			for _, s := range ss {
+				select {
+				case <-s.done:
+				case <-s.recvDone:
+					b.Fatalf("subscription ended: %v", s.err)
+				case <-timeout:
+					b.Fatalf("subscriber: %d LSPs without their last labels after %v (%d notifications)", s.remaining.Load(), pipeWait, s.delivered.Load())
+				}
+			}
+			b.StopTimer()
+			h.checkEchoes(b, b.N)
+			var sum, minRate float64
+			var last time.Duration
+			var delivered, other int64
+			for i, s := range ss {
+				d := s.delivered.Load()
+				rate := float64(d) / s.doneAt.Sub(start).Seconds()
+				last = max(last, s.doneAt.Sub(start))
+				sum += rate
+				if i == 0 || rate < minRate {
+					minRate = rate
+				}
+				delivered += d
+				other += s.other.Load()
+			}
+			if other != 0 {
+				b.Fatalf("%d notifications with a label stack that was not pushed", other)
+			}
+			b.ReportMetric(sum/float64(subs), "updates/s")
+			b.ReportMetric(minRate, "min-updates/s")
+			b.ReportMetric(float64(b.N)/echoed.Seconds(), "pushed/s")
+			b.ReportMetric(100*float64(delivered)/float64(subs)/float64(b.N), "delivered-%")
+			b.ReportMetric(float64(b.N)/last.Seconds(), "converged/s")
+		})
+	}
+}
+
+// BenchmarkPCEPRoundTripWithSubscribers measures the PCUpd -> PCRpt round
+// trip rate at the PCE (512 in flight, round-robin over 1,000 delegated
+// LSPs) while the telemetry pipeline runs with 0, 1 or 10 gNMI ON_CHANGE
+// subscribers of every LSP's labels: telemetry must not slow the protocol.
+// delivered-% is what the subscribers had received (mean, of the updates
+// pushed) when the last update was echoed.
+func BenchmarkPCEPRoundTripWithSubscribers(b *testing.B) {
+	for _, subs := range []int{0, 1, 10} {
+		b.Run(fmt.Sprintf("subscribers=%d", subs), func(b *testing.B) {
+			h := pipeStart(b, pipeLSPs)
+			ss := make([]*pipeSubscriber, subs)
+			for i := range ss {
+				ss[i] = pipeSubscribe(b, h.gnmi, pipeWant(pipeLSPs, b.N))
+			}
+			b.ResetTimer()
+			start := time.Now()
+			h.push(b, b.N)
+			elapsed := time.Since(start)
+			b.StopTimer()
+			var delivered int64
+			for _, s := range ss {
+				delivered += s.delivered.Load()
+			}
+			h.checkEchoes(b, b.N)
+			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "updates/s")
+			if subs > 0 {
+				b.ReportMetric(100*float64(delivered)/float64(subs)/float64(b.N), "delivered-%")
+			}
+		})
+	}
+}
+
+// pipeProc is a process started by a benchmark, killed at cleanup.
+type pipeProc struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error
+}
+
+// pipeRun starts bin with args; its stdout and stderr lines go to lines
+// (dropped when lines is full) and the process is killed at cleanup.
+func pipeRun(b *testing.B, lines chan<- string, bin string, args ...string) *pipeProc {
+	b.Helper()
+	cmd := exec.Command(bin, args...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	p := &pipeProc{cmd: cmd, done: make(chan struct{})}
+	readers := make(chan struct{}, 2)
+	for _, r := range []io.Reader{stdout, stderr} {
+		go func() {
+			defer func() { readers <- struct{}{} }()
+			sc := bufio.NewScanner(r)
+			sc.Buffer(make([]byte, 64*1024), 1024*1024)
+			for sc.Scan() {
+				select {
+				case lines <- sc.Text():
+				default:
+				}
+			}
+			io.Copy(io.Discard, r)
+		}()
+	}
+	go func() {
+		<-readers
+		<-readers
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+	b.Cleanup(func() {
+		cmd.Process.Kill()
+		select {
+		case <-p.done:
+		case <-time.After(30 * time.Second):
+			b.Errorf("%s did not exit after kill", filepath.Base(bin))
+		}
+	})
+	return p
+}
+
+// pipeWaitLine waits for the first line of lines that re matches and returns
+// its first submatch.
+func pipeWaitLine(b *testing.B, p *pipeProc, lines <-chan string, re *regexp.Regexp) string {
+	b.Helper()
+	timeout := time.After(pipeWait)
+	for {
+		select {
+		case l := <-lines:
+			if m := re.FindStringSubmatch(l); m != nil {
+				return m[1]
+			}
+		case <-p.done:
+			b.Fatalf("%s exited: %v", p.cmd.Path, p.err)
+		case <-timeout:
+			b.Fatalf("%s printed no line matching %s", p.cmd.Path, re)
+		}
+	}
+}
+
+// pipeBuild builds the main package pkg into dir and returns the binary.
+func pipeBuild(b *testing.B, dir, pkg string) string {
+	b.Helper()
+	out := filepath.Join(dir, filepath.Base(pkg))
+	cmd := exec.Command("go", "build", "-o", out, pkg)
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("go build %s: %v\n%s", pkg, err, msg)
+	}
+	return out
+}
+
+// pipeRSS returns the resident set size (VmRSS) and its peak (VmHWM) of
+// process pid in MB (2^20 bytes).
+func pipeRSS(b *testing.B, pid int) (rss, hwm float64) {
+	b.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 3 || f[2] != "kB" {
+			continue
+		}
+		kb, err := strconv.ParseFloat(f[1], 64)
+		if err != nil {
+			continue
+		}
+		switch f[0] {
+		case "VmRSS:":
+			rss = kb / 1024
+		case "VmHWM:":
+			hwm = kb / 1024
+		}
+	}
+	if rss == 0 {
+		b.Fatalf("no VmRSS in /proc/%d/status", pid)
+	}
+	return rss, hwm
+}
+
+// pipeDelegatedCount reads /pce-client/state/delegated-lsp-count with a gNMI
+// Get (-1 when absent).
+func pipeDelegatedCount(ctx context.Context, c gnmi.GNMIClient) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	resp, err := c.Get(ctx, &gnmi.GetRequest{
+		Path:     []*gnmi.Path{{Elem: []*gnmi.PathElem{{Name: "pce-client"}, {Name: "state"}, {Name: "delegated-lsp-count"}}}},
+		Type:     gnmi.GetRequest_STATE,
+		Encoding: gnmi.Encoding_PROTO,
+	})
+	if err != nil {
+		return -1, err
+	}
+	for _, n := range resp.GetNotification() {
+		for _, u := range n.GetUpdate() {
+			return int(u.GetVal().GetUintVal()), nil
+		}
+	}
+	return -1, nil
+}
+
+// BenchmarkAgentRSS100kLSPs measures the resident memory of the pccagent
+// process with 100,000 configured policies (explicit labels) synchronised
+// and delegated to a pcesim over loopback: the binaries are built, the
+// agent is started on a config file, gNMI Get polls delegated-lsp-count
+// until it reaches 100,000, then VmRSS is read from /proc. MB-peak is the
+// high-water mark (VmHWM); s-to-delegate the time from start to the last
+// delegation. Run with -benchtime 1x.
+func BenchmarkAgentRSS100kLSPs(b *testing.B) {
+	const n = 100000
+	dir := b.TempDir()
+	agentBin := pipeBuild(b, dir, "github.com/pccagent/pccagent/cmd/pccagent")
+	simBin := pipeBuild(b, dir, "github.com/pccagent/pccagent/cmd/pcesim")
+	name := func(j int) string { return fmt.Sprintf("rss%06d", j) }
+	for b.Loop() {
+		simLines := make(chan string, 64)
+		sim := pipeRun(b, simLines, simBin, "--listen", "127.0.0.1:0", "--stdin=false", "--log-level", "warn")
+		simAddr := pipeWaitLine(b, sim, simLines, regexp.MustCompile(`listening on (\S+)`))
+		tcp, err := net.ResolveTCPAddr("tcp", simAddr)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cfg := filepath.Join(b.TempDir(), "pccagent.json")
+		if err := os.WriteFile(cfg, []byte(pipeConfig(tcp, n, name)), 0o600); err != nil {
+			b.Fatal(err)
+		}
+		agentLines := make(chan string, 64)
+		start := time.Now()
+		ag := pipeRun(b, agentLines, agentBin, "--insecure", "--gnmi-listen", "127.0.0.1:0", "--config", cfg, "--log-level", "warn")
+		gAddr := pipeWaitLine(b, ag, agentLines, regexp.MustCompile(`serving gNMI.* addr=(\S+)`))
+		conn, err := grpc.NewClient(gAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		client := gnmi.NewGNMIClient(conn)
+		deadline := time.Now().Add(pipeWait)
+		var got int
+		for {
+			got, err = pipeDelegatedCount(context.Background(), client)
+			if err == nil && got == n {
+				break
+			}
+			select {
+			case <-ag.done:
+				b.Fatalf("pccagent exited: %v", ag.err)
+			default:
+			}
+			if time.Now().After(deadline) {
+				b.Fatalf("delegated-lsp-count %d after %v (last error %v), want %d", got, pipeWait, err, n)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		toDelegate := time.Since(start)
+		conn.Close()
+		rss, hwm := pipeRSS(b, ag.cmd.Process.Pid)
+		b.ReportMetric(rss, "MB-RSS")
+		b.ReportMetric(hwm, "MB-peak")
+		b.ReportMetric(toDelegate.Seconds(), "s-to-delegate")
+	}
+}
