@@ -324,7 +324,9 @@ func loadConfigFile(path string) (*store, error) {
 	return c, nil
 }
 
-// parseConfig parses RFC 7951 JSON of the pce-client tree.
+// parseConfig parses RFC 7951 JSON of the pce-client tree. The server and
+// policy lists are unmarshalled one entry at a time (see unmarshal.go), so
+// that a file with 100,000 policies costs memory in proportion to its size.
 func parseConfig(data []byte) (*store, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, errors.New("empty file (write {} for an empty configuration)")
@@ -338,8 +340,16 @@ func parseConfig(data []byte) (*store, error) {
 			return nil, fmt.Errorf("unknown top-level member %q (want %q)", k, Module+":pce-client")
 		}
 	}
+	var tree any
+	if err := json.Unmarshal(data, &tree); err != nil {
+		return nil, fmt.Errorf("not valid JSON: %w", err)
+	}
+	s, err := loadSchema()
+	if err != nil {
+		return nil, err
+	}
 	root := &yDevice{}
-	if err := pccagentyang.Unmarshal(data, root); err != nil {
+	if err := s.unmarshalDevice(root, tree); err != nil {
 		return nil, fmt.Errorf("does not match the %s model: %s", Module, cleanMsg(err))
 	}
 	if err := checkNoState(root); err != nil {

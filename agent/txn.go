@@ -278,16 +278,48 @@ func (t *txn) apply(kind opKind, r *resolvedPath, val *gnmi.TypedValue) error {
 		if err := json.Unmarshal(val.GetJsonIetfVal(), &tree); err != nil {
 			return status.Errorf(codes.InvalidArgument, "/: value is not valid JSON: %v", err)
 		}
-		if err := ytypes.Unmarshal(t.s.root.entry, t.st.root, tree); err != nil {
+		if err := t.s.unmarshalDevice(t.st.root, tree); err != nil {
 			return status.Errorf(codes.InvalidArgument, "/: %s", cleanMsg(err))
 		}
 		return nil
+	}
+	if done, err := t.applyContainer(r, val); done || err != nil {
+		return err
 	}
 	path := &gnmi.Path{Elem: r.elems}
 	if err := ytypes.SetNode(t.s.root.entry, t.st.root, path, val, &ytypes.InitMissingElements{}); err != nil {
 		return status.Errorf(codes.InvalidArgument, "%s: %s", pathString(r.elems), cleanMsg(err))
 	}
 	return nil
+}
+
+// applyContainer merges a JSON value into the pce-client, servers or
+// policies container, the containers that hold the large lists, taking the
+// lists one entry at a time (see unmarshal.go). It reports false for any
+// other path or a value that is not JSON, which SetNode handles.
+func (t *txn) applyContainer(r *resolvedPath, val *gnmi.TypedValue) (bool, error) {
+	js := val.GetJsonIetfVal()
+	if js == nil || len(r.elems) > 2 || (len(r.elems) == 2 && r.elems[1].GetName() != serversList.container && r.elems[1].GetName() != policiesList.container) {
+		return false, nil
+	}
+	var tree any
+	if err := json.Unmarshal(js, &tree); err != nil {
+		return true, status.Errorf(codes.InvalidArgument, "%s: value is not valid JSON: %v", pathString(r.elems), err)
+	}
+	pc := t.st.root.GetOrCreatePceClient()
+	var err error
+	switch {
+	case len(r.elems) == 1:
+		err = t.s.unmarshalPceClient(pc, tree)
+	case r.elems[1].GetName() == serversList.container:
+		err = t.s.unmarshalServersContainer(pc.GetOrCreateServers(), tree)
+	default:
+		err = t.s.unmarshalPoliciesContainer(pc.GetOrCreatePolicies(), tree)
+	}
+	if err != nil {
+		return true, status.Errorf(codes.InvalidArgument, "%s: %s", pathString(r.elems), cleanMsg(err))
+	}
+	return true, nil
 }
 
 // delete removes the node at r; deleting what does not exist is not an
@@ -695,28 +727,32 @@ func (s *schemaIndex) globalLeaves(g *yGlobalConfig) ([]leaf, error) {
 	return s.containerLeaves(base, s.byPath["pce-client/config"], gs)
 }
 
-// allLeaves returns every config and config-state leaf of st, for the
-// first publication at start.
-func (s *schemaIndex) allLeaves(st *store) ([]leaf, error) {
+// eachEntityLeaves calls fn with the config and config-state leaves of
+// st, one entity at a time (the global containers, then each server and
+// each policy, in key order), for the first publication at start: the
+// leaves of a whole configuration are never held at once.
+func (s *schemaIndex) eachEntityLeaves(st *store, fn func([]leaf)) error {
 	pc := st.root.GetPceClient()
-	out, err := s.globalLeaves(pc.GetConfig())
+	g, err := s.globalLeaves(pc.GetConfig())
 	if err != nil {
-		return nil, err
+		return err
 	}
-	collect := func(_, new []leaf) { out = append(out, new...) }
+	fn(g)
+	collect := func(_, new []leaf) { fn(new) }
 	n := &gnmi.Notification{}
-	for _, k := range sortedMapKeys(serverMap(pc)) {
-		e := serverMap(pc)[k]
-		if err := s.entryDiff(n, "servers", "server", "address", k, false, true, false, nil, serverConfigOf(e), collect); err != nil {
-			return nil, err
+	servers := serverMap(pc)
+	for _, k := range st.serverKeys {
+		if err := s.entryDiff(n, "servers", "server", "address", k, false, true, false, nil, serverConfigOf(servers[k]), collect); err != nil {
+			return err
 		}
 	}
-	for _, k := range sortedMapKeys(policyMap(pc)) {
-		if err := s.entryDiff(n, "policies", "policy", "name", k, false, true, false, nil, configOf(policyMap(pc)[k]), collect); err != nil {
-			return nil, err
+	policies := policyMap(pc)
+	for _, p := range st.cfg.Policies {
+		if err := s.entryDiff(n, "policies", "policy", "name", p.Name, false, true, false, nil, configOf(policies[p.Name]), collect); err != nil {
+			return err
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // serverMap returns the server list of pc (nil-safe).
