@@ -39,6 +39,8 @@ type Cache struct {
 	evIndex map[*node]int
 	grown   []*node
 
+	shared sharedNotes // encoded ON_CHANGE notifications shared by subscribers
+
 	validate       func(*gpb.Path) error
 	clock          clock.Clock
 	logger         *slog.Logger
@@ -143,6 +145,9 @@ func (c *Cache) Update(n *gpb.Notification) {
 		if cap(g.leaves)-len(g.leaves) > 1 {
 			g.leaves = append(make([]leaf, 0, len(g.leaves)), g.leaves...)
 		}
+	}
+	for i := range c.events {
+		c.events[i].entity.ver++
 	}
 	if len(c.subs) > 0 {
 		c.fanOut(seq0)

@@ -21,6 +21,7 @@ type queue struct {
 	idx   map[string]*marker
 	order []*marker
 	head  int
+	free  []*marker     // markers given back by release, for reuse
 	ready chan struct{} // has a value when markers may be queued
 }
 
@@ -35,7 +36,14 @@ func (q *queue) mark(key string, ev *event, base uint64, upd, del bool) {
 	q.mu.Lock()
 	m := q.idx[key]
 	if m == nil {
-		m = &marker{key: key, since: base}
+		if n := len(q.free); n > 0 {
+			m = q.free[n-1]
+			q.free[n-1] = nil
+			q.free = q.free[:n-1]
+			m.key, m.since = key, base
+		} else {
+			m = &marker{key: key, since: base}
+		}
 		q.idx[key] = m
 		q.order = append(q.order, m)
 		select {
@@ -83,6 +91,23 @@ func (q *queue) pop(max int, buf []*marker) []*marker {
 		q.head = 0
 	}
 	return buf
+}
+
+// maxFreeMarkers bounds the markers a queue keeps for reuse.
+const maxFreeMarkers = 1024
+
+// release gives back popped markers the caller no longer uses, so that
+// later changes reuse them rather than allocate.
+func (q *queue) release(ms []*marker) {
+	q.mu.Lock()
+	for _, m := range ms {
+		if len(q.free) >= maxFreeMarkers {
+			break
+		}
+		*m = marker{} // delPaths may still be in a snap being sent: not reused
+		q.free = append(q.free, m)
+	}
+	q.mu.Unlock()
 }
 
 // len returns the number of queued markers.

@@ -36,6 +36,20 @@ type subscriber struct {
 	updatesOnly bool
 	q           *queue
 	buf         []*marker
+
+	shape string                 // shapeKey of onChange and prefix
+	wire  *gpb.SubscribeResponse // reused to send encoded responses
+	snaps []snap                 // drain's scratch: entities to encode
+	out   []pendingNote          // drain's scratch: what to send, in order
+}
+
+// pendingNote is one notification drain sends: encoded bytes found in the
+// shared cache, or snaps[snap] to encode and share under key (not shared
+// when key.ent is nil).
+type pendingNote struct {
+	b    []byte
+	key  noteKey
+	snap int // index in snaps, or -1 when b is set
 }
 
 // Subscribe serves the gNMI Subscribe RPC from the cache: ONCE, POLL and
@@ -149,6 +163,7 @@ func (c *Cache) newSubscriber(stream gpb.GNMI_SubscribeServer, req *gpb.Subscrib
 			s.onChange = append(s.onChange, cs.pat)
 		}
 	}
+	s.shape = shapeKey(s.onChange, s.prefix)
 	return s, nil
 }
 
@@ -360,22 +375,66 @@ func (s *subscriber) runDue(now time.Time) error {
 }
 
 // drain sends up to one batch of queued entity changes and returns how
-// many markers it took.
+// many markers it took. A notification that another subscriber of the same
+// shape already encoded for the same change is sent from the shared cache;
+// the others are built, encoded once and shared.
 func (s *subscriber) drain() (int, error) {
 	c := s.c
 	c.mu.RLock()
 	s.buf = s.q.pop(c.batchEntities, s.buf[:0])
-	snaps := make([]snap, 0, len(s.buf))
+	share := len(c.subs) > 1 // with one subscriber there is no one to share with
 	for _, m := range s.buf {
+		if !share {
+			if sn, ok := snapLocked(m.ent, s.onChange, m.since, m.changed, m.deleted, m.delPaths); ok {
+				s.snaps = append(s.snaps, sn)
+				s.out = append(s.out, pendingNote{snap: len(s.snaps) - 1})
+			}
+			continue
+		}
+		k := noteKey{ent: m.ent, ver: m.ent.ver, ts: m.ent.ts,
+			changed: m.changed, deleted: m.deleted, shape: s.shape}
+		if m.changed && !m.ent.detached {
+			k.since = lastSeqAtOrBefore(m.ent, m.since)
+		}
+		if len(m.delPaths) > 0 {
+			k.delPaths = joinExact(m.delPaths)
+		}
+		if b, ok := c.shared.get(&k); ok {
+			if len(b) > 0 {
+				s.out = append(s.out, pendingNote{b: b, snap: -1})
+			}
+			continue
+		}
 		if sn, ok := snapLocked(m.ent, s.onChange, m.since, m.changed, m.deleted, m.delPaths); ok {
-			snaps = append(snaps, sn)
+			s.snaps = append(s.snaps, sn)
+			s.out = append(s.out, pendingNote{key: k, snap: len(s.snaps) - 1})
+		} else {
+			c.shared.put(&k, []byte{})
 		}
 	}
 	c.mu.RUnlock()
 	taken := len(s.buf)
+	s.q.release(s.buf)
 	clear(s.buf)
-	for i := range snaps {
-		if err := s.send(snaps[i].note(s.prefix)); err != nil {
+	defer func() {
+		clear(s.out)
+		s.out = s.out[:0]
+		clear(s.snaps)
+		s.snaps = s.snaps[:0]
+	}()
+	for i := range s.out {
+		p := &s.out[i]
+		b := p.b
+		if p.snap >= 0 {
+			var err error
+			if b, err = encodeUpdate(s.snaps[p.snap].note(s.prefix)); err != nil {
+				return taken, status.Errorf(codes.Internal, "encoding a notification: %v", err)
+			}
+			if p.key.ent != nil {
+				c.shared.put(&p.key, b)
+			}
+		}
+		if err := s.sendEncoded(b); err != nil {
 			return taken, err
 		}
 	}

@@ -23,6 +23,12 @@ type node struct {
 	list     *listInfo
 	ts       int64 // entities only: timestamp of the last update or delete in the entity
 	detached bool  // removed from the tree
+	// ver (entities only) is incremented by every Update that changes the
+	// entity; it tells apart shared notifications of the entity (see
+	// noteKey). 32 bits keep node at its size; a wrap could only matter if
+	// one entity changed 2^32 times while a key of it waited in the
+	// bounded shared cache.
+	ver uint32
 }
 
 // listInfo is kept by a list node: the names of its keys and its entries.

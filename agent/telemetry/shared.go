@@ -1,0 +1,146 @@
+package telemetry
+
+import (
+	"encoding/binary"
+	"slices"
+	"sync"
+
+	gpb "github.com/openconfig/gnmi/proto/gnmi"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// maxSharedNotes bounds the number of encoded notifications the shared
+// cache holds; when it is full it starts again empty. A burst of changes
+// is normally sent to every subscriber well before that many other
+// notifications have been encoded.
+const maxSharedNotes = 4096
+
+// noteKey names one notification a subscriber's drain may send: what was
+// queued for the entity (since, changed, deleted, delPaths), the state of
+// the entity (its version and timestamp), and the subscription's shape
+// (its ON_CHANGE patterns and the prefix it echoes). Two subscribers whose
+// keys are equal send the same bytes.
+type noteKey struct {
+	ent      *node
+	ver      uint32
+	ts       int64
+	since    uint64
+	changed  bool
+	deleted  bool
+	delPaths string
+	shape    string
+}
+
+// sharedNotes holds encoded SubscribeResponses of ON_CHANGE notifications
+// so that one change is built and marshalled once for all the subscribers
+// that would send it, rather than once per subscriber.
+type sharedNotes struct {
+	mu sync.Mutex
+	m  map[noteKey][]byte
+}
+
+func (sh *sharedNotes) get(k *noteKey) ([]byte, bool) {
+	sh.mu.Lock()
+	b, ok := sh.m[*k]
+	sh.mu.Unlock()
+	return b, ok
+}
+
+func (sh *sharedNotes) put(k *noteKey, b []byte) {
+	sh.mu.Lock()
+	if sh.m == nil || len(sh.m) >= maxSharedNotes {
+		sh.m = make(map[noteKey][]byte, 256)
+	}
+	sh.m[*k] = b
+	sh.mu.Unlock()
+}
+
+// encodeUpdate returns the wire form of a SubscribeResponse carrying n.
+func encodeUpdate(n *gpb.Notification) ([]byte, error) {
+	return proto.Marshal(&gpb.SubscribeResponse{Response: &gpb.SubscribeResponse_Update{Update: n}})
+}
+
+// sendEncoded sends b, the wire form of a SubscribeResponse, on s's stream.
+// The response sent holds b as its unknown fields, which protobuf writes
+// out unchanged: the client receives exactly the response b encodes, and
+// the stream only copies bytes instead of marshalling a notification.
+func (s *subscriber) sendEncoded(b []byte) error {
+	if s.wire == nil {
+		s.wire = &gpb.SubscribeResponse{}
+	}
+	s.wire.ProtoReflect().SetUnknown(protoreflect.RawFields(b))
+	err := s.stream.Send(s.wire)
+	s.wire.ProtoReflect().SetUnknown(nil)
+	return err
+}
+
+// shapeKey returns a text that is the same for two subscribers whose
+// ON_CHANGE notifications about one change are the same: the prefix's
+// target and origin and every pattern, each string length-prefixed so that
+// different shapes never give the same text.
+func shapeKey(ps []pattern, prefix *gpb.Path) string {
+	var b []byte
+	str := func(s string) {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	if prefix != nil {
+		b = append(b, 1)
+		str(prefix.GetTarget())
+		str(prefix.GetOrigin())
+	} else {
+		b = append(b, 0)
+	}
+	b = binary.AppendUvarint(b, uint64(len(ps)))
+	for _, p := range ps {
+		b = binary.AppendUvarint(b, uint64(len(p)))
+		for _, e := range p {
+			str(e.name)
+			keys := make([]string, 0, len(e.keys))
+			for k := range e.keys {
+				keys = append(keys, k)
+			}
+			slices.Sort(keys)
+			b = binary.AppendUvarint(b, uint64(len(keys)))
+			for _, k := range keys {
+				str(k)
+				str(e.keys[k])
+			}
+		}
+	}
+	return string(b)
+}
+
+// lastSeqAtOrBefore returns the highest sequence number not above since of
+// the leaves of entity n (0 if none). Two subscribers whose since differ
+// but give the same result here select the same changed leaves of n, and
+// so can share the notification.
+func lastSeqAtOrBefore(n *node, since uint64) uint64 {
+	var best uint64
+	for i := range n.leaves {
+		if s := n.leaves[i].seq(); s <= since && s > best {
+			best = s
+		}
+	}
+	for _, k := range n.kids {
+		if k.list != nil {
+			continue
+		}
+		if s := lastSeqAtOrBefore(k, since); s > best {
+			best = s
+		}
+	}
+	return best
+}
+
+// joinExact joins ss into one text from which ss can be read back, so that
+// different lists never give the same text.
+func joinExact(ss []string) string {
+	var b []byte
+	for _, s := range ss {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	return string(b)
+}
