@@ -207,25 +207,6 @@ func scenarioWritePcap(t *testing.T, file string, chunks []scenarioChunk, pccAdd
 	}
 }
 
-// scenarioLogs collects the logs of the engine and the PCE role; they are
-// shown when the test fails.
-type scenarioLogs struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *scenarioLogs) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(b)
-}
-
-func (l *scenarioLogs) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 // scenarioIDs are the identifiers the scenario produced, as the PCE role
 // and the engine know them; the capture is checked against them.
 type scenarioIDs struct {
@@ -255,7 +236,7 @@ var (
 // through the whole scenario and returns what it recorded.
 func scenarioRun(t *testing.T) scenarioIDs {
 	t.Helper()
-	logs := &scenarioLogs{}
+	logs := &lockedBuilder{} // the engine and PCE role logs, shown when the test fails
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	t.Cleanup(func() {
 		if t.Failed() {
