@@ -95,26 +95,25 @@ func (e *Engine) validate(c *Config) error {
 		if p.Name == "" {
 			return cfgErr("policies/policy", "policy %d has no name", i)
 		}
-		path := "policies/policy[" + p.Name + "]"
 		if len(p.Name) > 255 {
-			return cfgErr(path+"/name", "longer than 255 bytes")
+			return cfgErr(policyPath(p.Name)+"/name", "longer than 255 bytes")
 		}
 		if seenPol[p.Name] {
-			return cfgErr(path, "configured twice")
+			return cfgErr(policyPath(p.Name), "configured twice")
 		}
 		seenPol[p.Name] = true
 		if l := e.byName[p.Name]; l != nil && l.origin == OriginPCE {
-			return cfgErr(path+"/name", "in use by a PCE-initiated LSP (PLSP-ID %d)", l.plspID)
+			return cfgErr(policyPath(p.Name)+"/name", "in use by a PCE-initiated LSP (PLSP-ID %d)", l.plspID)
 		}
 		if !p.Endpoint.IsValid() {
-			return cfgErr(path+"/endpoint", "missing")
+			return cfgErr(policyPath(p.Name)+"/endpoint", "missing")
 		}
 		p.Endpoint = p.Endpoint.Unmap()
 		if p.Endpoint.IsUnspecified() || p.Endpoint.IsMulticast() || p.Endpoint.Zone() != "" {
-			return cfgErr(path+"/endpoint", "%s is not a usable address", p.Endpoint)
+			return cfgErr(policyPath(p.Name)+"/endpoint", "%s is not a usable address", p.Endpoint)
 		}
 		if err := checkLabels(p.Labels, c.MSD); err != nil {
-			return cfgErr(path+"/labels", "%s", err)
+			return cfgErr(policyPath(p.Name)+"/labels", "%s", err)
 		}
 	}
 	if len(c.Policies)+e.pceCount > int(pcep.MaxPLSPID)-1 {
@@ -122,6 +121,11 @@ func (e *Engine) validate(c *Config) error {
 	}
 	return nil
 }
+
+// policyPath names a policy in an error. It is built only when there is an
+// error: Apply validates every policy on every change, and at 10,000
+// policies a path string per policy would cost more than the checks.
+func policyPath(name string) string { return "policies/policy[" + name + "]" }
 
 // checkLabels checks a segment list: every label in 16..1048575 and no
 // deeper than msd.
