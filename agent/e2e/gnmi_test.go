@@ -203,20 +203,29 @@ func subscribe(t *testing.T, tg *target.Target, req *gnmi.SubscribeRequest) *sub
 		t.Fatalf("Subscribe send %s: %v", prototext.Format(req), err)
 	}
 	s := &subscription{stream: stream, resp: make(chan *gnmi.SubscribeResponse, 1024), cancel: cancel}
+	receiveAll(t, ctx, cancel, stream.Recv, s.resp, &s.err)
+	return s
+}
+
+// receiveAll moves every message of a server stream into out until the
+// stream or ctx ends, then stores why in *errp and closes out (so *errp may
+// be read once out is drained). The test's cleanup cancels the stream and
+// waits for the receiver to stop.
+func receiveAll[T any](t testing.TB, ctx context.Context, cancel context.CancelFunc, recv func() (T, error), out chan T, errp *error) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		defer close(s.resp)
+		defer close(out)
 		for {
-			r, err := stream.Recv()
+			m, err := recv()
 			if err != nil {
-				s.err = err
+				*errp = err
 				return
 			}
 			select {
-			case s.resp <- r:
+			case out <- m:
 			case <-ctx.Done():
-				s.err = ctx.Err()
+				*errp = ctx.Err()
 				return
 			}
 		}
@@ -225,7 +234,6 @@ func subscribe(t *testing.T, tg *target.Target, req *gnmi.SubscribeRequest) *sub
 		cancel()
 		<-done
 	})
-	return s
 }
 
 // newSubscribeRequest builds a SubscribeRequest with the gnmic helpers.

@@ -51,28 +51,7 @@ func (o *operations) watch(t *testing.T, from uint64) *eventStream {
 		t.Fatalf("WatchEvents(%d): %v", from, err)
 	}
 	s := &eventStream{events: make(chan *operationspb.Event, 4096), cancel: cancel}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		defer close(s.events)
-		for {
-			e, err := stream.Recv()
-			if err != nil {
-				s.err = err
-				return
-			}
-			select {
-			case s.events <- e:
-			case <-ctx.Done():
-				s.err = ctx.Err()
-				return
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
+	receiveAll(t, ctx, cancel, stream.Recv, s.events, &s.err)
 	return s
 }
 
