@@ -480,16 +480,21 @@ func restartAgent(t *testing.T, a *agentProc) *agentProc {
 	return n
 }
 
-// waitListening waits until addr accepts TCP connections, failing early when
-// the process exits.
+// waitListening waits until p has logged that it serves on addr and addr
+// accepts TCP connections, failing early when the process exits. The log line
+// matters: addr came from freeAddr, so until p binds it another process may
+// briefly hold the port, and a connection alone could reach that one.
 func waitListening(t *testing.T, p *process, addr string) {
 	t.Helper()
 	deadline := time.Now().Add(waitLimit)
 	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return
+		err := fmt.Errorf("no \"serving\" log line for %s yet", addr)
+		if loggedServing(p.output.String(), addr) {
+			var c net.Conn
+			if c, err = net.DialTimeout("tcp", addr, time.Second); err == nil {
+				c.Close()
+				return
+			}
 		}
 		if !p.running() {
 			t.Fatalf("%s exited before listening on %s: %v", p.name, addr, p.err)
@@ -499,6 +504,17 @@ func waitListening(t *testing.T, p *process, addr string) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// loggedServing says whether a pccagent log holds a "serving ..." line for
+// addr (it writes one for gNMI and one for metrics once they listen).
+func loggedServing(log, addr string) bool {
+	for _, line := range strings.Split(log, "\n") {
+		if strings.Contains(line, `msg="serving `) && strings.Contains(line, " addr="+addr) {
+			return true
+		}
+	}
+	return false
 }
 
 // ---- configuration files ----
