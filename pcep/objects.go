@@ -251,42 +251,53 @@ func appendCloseObj(b []byte, c *CloseObject) []byte {
 // PCEP-ERROR (RFC 5440 section 7.15) and NOTIFICATION (section 7.14) share
 // a layout: reserved (8) | flags (8) | type (8) | value (8) | TLVs.
 
-func decodePCEPError(o object, out *PCEPError) error {
+// typeValueFields points at the fields of a PCEP-ERROR or NOTIFICATION
+// object being decoded.
+type typeValueFields struct {
+	flags, typ, value *uint8
+	unknown           *[]RawTLV
+}
+
+// decodeTypeValue decodes the shared PCEP-ERROR/NOTIFICATION layout into f,
+// whose fields must be zero.
+func decodeTypeValue(o object, class uint8, f typeValueFields) error {
 	if len(o.body) < 4 {
-		return malformed(ClassPCEPError, "body shorter than 4 bytes")
+		return malformed(class, "body shorter than 4 bytes")
 	}
-	*out = PCEPError{ObjFlags: o.flags, Flags: o.body[1], Type: o.body[2], Value: o.body[3]}
-	r := tlvReader{b: o.body[4:], class: ClassPCEPError}
+	*f.flags, *f.typ, *f.value = o.body[1], o.body[2], o.body[3]
+	r := tlvReader{b: o.body[4:], class: class}
 	for r.next() {
-		out.Unknown = r.unknown(out.Unknown)
+		*f.unknown = r.unknown(*f.unknown)
 	}
 	return r.err
+}
+
+// appendTypeValue encodes the shared PCEP-ERROR/NOTIFICATION layout.
+func appendTypeValue(b []byte, class uint8, of ObjFlags, flags, typ, value uint8, unknown []RawTLV) []byte {
+	b, s := beginObj(b, class, 1, of)
+	b = append(b, 0, flags, typ, value)
+	b = appendRawTLVs(b, unknown)
+	return endObj(b, s)
+}
+
+// decodePCEPError decodes a PCEP-ERROR object into out, which must be zero.
+func decodePCEPError(o object, out *PCEPError) error {
+	out.ObjFlags = o.flags
+	return decodeTypeValue(o, ClassPCEPError, typeValueFields{&out.Flags, &out.Type, &out.Value, &out.Unknown})
 }
 
 func appendPCEPError(b []byte, e *PCEPError) []byte {
-	b, s := beginObj(b, ClassPCEPError, 1, e.ObjFlags)
-	b = append(b, 0, e.Flags, e.Type, e.Value)
-	b = appendRawTLVs(b, e.Unknown)
-	return endObj(b, s)
+	return appendTypeValue(b, ClassPCEPError, e.ObjFlags, e.Flags, e.Type, e.Value, e.Unknown)
 }
 
+// decodeNotification decodes a NOTIFICATION object into out, which must be zero.
 func decodeNotification(o object, out *Notification) error {
-	if len(o.body) < 4 {
-		return malformed(ClassNotification, "body shorter than 4 bytes")
-	}
-	*out = Notification{ObjFlags: o.flags, Flags: o.body[1], Type: o.body[2], Value: o.body[3]}
-	r := tlvReader{b: o.body[4:], class: ClassNotification}
-	for r.next() {
-		out.Unknown = r.unknown(out.Unknown)
-	}
-	return r.err
+	out.ObjFlags = o.flags
+	return decodeTypeValue(o, ClassNotification, typeValueFields{&out.Flags, &out.Type, &out.Value, &out.Unknown})
 }
 
 func appendNotification(b []byte, n *Notification) []byte {
-	b, s := beginObj(b, ClassNotification, 1, n.ObjFlags)
-	b = append(b, 0, n.Flags, n.Type, n.Value)
-	b = appendRawTLVs(b, n.Unknown)
-	return endObj(b, s)
+	return appendTypeValue(b, ClassNotification, n.ObjFlags, n.Flags, n.Type, n.Value, n.Unknown)
 }
 
 // NO-PATH object (RFC 5440 section 7.5).
