@@ -232,7 +232,7 @@ func (w *describer) lsp(l *LSP) {
 		w.s(" color=")
 		w.u(uint64(l.Color))
 	}
-	if l.Identifiers.Sender.IsValid() {
+	if l.Identifiers != nil {
 		w.s(" ids=")
 		w.s(l.Identifiers.Sender.String())
 		w.s("/")
@@ -262,20 +262,21 @@ func (w *describer) ero(name string, e *ERO) {
 }
 
 func (w *describer) sub(s *Subobject) {
+	n := s.nai()
 	if s.Loose {
 		w.s("~")
 	}
 	switch s.Type {
 	case SubIPv4Prefix, SubIPv6Prefix:
-		w.s(s.Prefix.String())
+		w.s(n.Prefix.String())
 	case SubUnnumbered:
-		w.s(netip.AddrFrom4([4]byte{byte(s.LocalNodeID >> 24), byte(s.LocalNodeID >> 16),
-			byte(s.LocalNodeID >> 8), byte(s.LocalNodeID)}).String())
+		w.s(netip.AddrFrom4([4]byte{byte(n.LocalNodeID >> 24), byte(n.LocalNodeID >> 16),
+			byte(n.LocalNodeID >> 8), byte(n.LocalNodeID)}).String())
 		w.s("%")
-		w.u(uint64(s.LocalIfID))
+		w.u(uint64(n.LocalIfID))
 	case SubASNumber:
 		w.s("AS")
-		w.u(uint64(s.LocalNodeID))
+		w.u(uint64(n.LocalNodeID))
 	case SubSR:
 		if l, ok := s.Label(); ok {
 			w.s("L")
@@ -290,14 +291,14 @@ func (w *describer) sub(s *Subobject) {
 			w.s("@")
 			switch s.NT {
 			case NAIUnnumberedIPv4:
-				w.u(uint64(s.LocalNodeID))
+				w.u(uint64(n.LocalNodeID))
 				w.s("%")
-				w.u(uint64(s.LocalIfID))
+				w.u(uint64(n.LocalIfID))
 			default:
-				w.s(s.LocalAddr.String())
-				if s.RemoteAddr.IsValid() {
+				w.s(n.LocalAddr.String())
+				if n.RemoteAddr.IsValid() {
 					w.s("-")
-					w.s(s.RemoteAddr.String())
+					w.s(n.RemoteAddr.String())
 				}
 			}
 		}
@@ -305,7 +306,7 @@ func (w *describer) sub(s *Subobject) {
 		w.s("type")
 		w.u(uint64(s.Type))
 		w.s("/")
-		w.u(uint64(len(s.Raw)))
+		w.u(uint64(len(n.Raw)))
 		w.s("B")
 	}
 }

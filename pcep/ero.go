@@ -23,7 +23,7 @@ var naiLen = [...]int{
 // allocated with their exact number; an empty route is nil.
 func decodeERO(o object, out *ERO, buf []Subobject) error {
 	out.ObjFlags = o.flags
-	n := 0
+	n, withNAI := 0, 0
 	for b := o.body; len(b) > 0; n++ {
 		if len(b) < 2 {
 			return malformed(o.class, "truncated subobject header")
@@ -31,6 +31,9 @@ func decodeERO(o object, out *ERO, buf []Subobject) error {
 		l := int(b[1])
 		if l < 4 || l%4 != 0 || l > len(b) {
 			return malformed(o.class, "subobject type "+itoa(uint64(b[0]&0x7f))+" has bad length "+itoa(uint64(l)))
+		}
+		if carriesNAI(b) {
+			withNAI++
 		}
 		b = b[l:]
 	}
@@ -43,6 +46,10 @@ func decodeERO(o object, out *ERO, buf []Subobject) error {
 	} else {
 		subs = make([]Subobject, n)
 	}
+	var nais []NAI
+	if withNAI > 0 {
+		nais = make([]NAI, withNAI)
+	}
 	b := o.body
 	var sr, nonSR bool
 	for i := range subs {
@@ -50,6 +57,9 @@ func decodeERO(o object, out *ERO, buf []Subobject) error {
 		s := &subs[i]
 		s.Loose = b[0]&0x80 != 0
 		s.Type = b[0] & 0x7f
+		if carriesNAI(b) {
+			s.NAI, nais = &nais[0], nais[1:]
+		}
 		if err := decodeSubobject(o.class, s, b[2:l]); err != nil {
 			return err
 		}
@@ -67,37 +77,48 @@ func decodeERO(o object, out *ERO, buf []Subobject) error {
 	return nil
 }
 
+// carriesNAI reports whether the subobject at the start of b (at least 4
+// bytes, its length already checked) has a NAI to decode: every type but SR,
+// and an SR subobject whose F flag is clear and whose NT is not 0.
+func carriesNAI(b []byte) bool {
+	if b[0]&0x7f != SubSR {
+		return true
+	}
+	w := be.Uint16(b[2:])
+	return w&SRFlagF == 0 && w>>12 != uint16(NAIAbsent)
+}
+
 // decodeSubobject decodes the body (after the 2-byte header) of one
-// subobject whose Loose and Type are already set.
+// subobject whose Loose, Type and, when carriesNAI, NAI are already set.
 func decodeSubobject(class uint8, s *Subobject, body []byte) error {
 	switch s.Type {
 	case SubIPv4Prefix:
 		if len(body) != 6 || body[4] > 32 {
 			return malformed(class, "bad IPv4 prefix subobject")
 		}
-		s.Prefix = netip.PrefixFrom(addr4(body), int(body[4]))
+		s.NAI.Prefix = netip.PrefixFrom(addr4(body), int(body[4]))
 		s.Attr = body[5]
 	case SubIPv6Prefix:
 		if len(body) != 18 || body[16] > 128 {
 			return malformed(class, "bad IPv6 prefix subobject")
 		}
-		s.Prefix = netip.PrefixFrom(addr16(body), int(body[16]))
+		s.NAI.Prefix = netip.PrefixFrom(addr16(body), int(body[16]))
 		s.Attr = body[17]
 	case SubUnnumbered:
 		if len(body) != 10 {
 			return malformed(class, "bad unnumbered interface subobject")
 		}
-		s.LocalNodeID = be.Uint32(body[2:])
-		s.LocalIfID = be.Uint32(body[6:])
+		s.NAI.LocalNodeID = be.Uint32(body[2:])
+		s.NAI.LocalIfID = be.Uint32(body[6:])
 	case SubASNumber:
 		if len(body) != 2 {
 			return malformed(class, "bad AS number subobject")
 		}
-		s.LocalNodeID = uint32(be.Uint16(body))
+		s.NAI.LocalNodeID = uint32(be.Uint16(body))
 	case SubSR:
 		return decodeSR(class, s, body)
 	default:
-		s.Raw = string(body)
+		s.NAI.Raw = string(body)
 	}
 	return nil
 }
@@ -135,21 +156,22 @@ func decodeSR(class uint8, s *Subobject, body []byte) error {
 	if noNAI {
 		return nil
 	}
+	n := s.NAI
 	switch s.NT {
 	case NAIIPv4Node:
-		s.LocalAddr = addr4(p)
+		n.LocalAddr = addr4(p)
 	case NAIIPv6Node:
-		s.LocalAddr = addr16(p)
+		n.LocalAddr = addr16(p)
 	case NAIIPv4Adjacency:
-		s.LocalAddr, s.RemoteAddr = addr4(p), addr4(p[4:])
+		n.LocalAddr, n.RemoteAddr = addr4(p), addr4(p[4:])
 	case NAIIPv6Adjacency:
-		s.LocalAddr, s.RemoteAddr = addr16(p), addr16(p[16:])
+		n.LocalAddr, n.RemoteAddr = addr16(p), addr16(p[16:])
 	case NAIUnnumberedIPv4:
-		s.LocalNodeID, s.LocalIfID = be.Uint32(p), be.Uint32(p[4:])
-		s.RemoteNodeID, s.RemoteIfID = be.Uint32(p[8:]), be.Uint32(p[12:])
+		n.LocalNodeID, n.LocalIfID = be.Uint32(p), be.Uint32(p[4:])
+		n.RemoteNodeID, n.RemoteIfID = be.Uint32(p[8:]), be.Uint32(p[12:])
 	case NAIIPv6LinkLocal:
-		s.LocalAddr, s.LocalIfID = addr16(p), be.Uint32(p[16:])
-		s.RemoteAddr, s.RemoteIfID = addr16(p[20:]), be.Uint32(p[36:])
+		n.LocalAddr, n.LocalIfID = addr16(p), be.Uint32(p[16:])
+		n.RemoteAddr, n.RemoteIfID = addr16(p[20:]), be.Uint32(p[36:])
 	}
 	return nil
 }
@@ -170,6 +192,19 @@ func appendERO(b []byte, class uint8, e *ERO) ([]byte, error) {
 	return endObj(b, s), nil
 }
 
+// noNAI stands for the NAI of a subobject that has none: zero identifiers
+// and invalid addresses, which the encoder's address checks refuse where
+// the wire format needs an address.
+var noNAI NAI
+
+// nai returns s.NAI, or noNAI when s has none.
+func (s *Subobject) nai() *NAI {
+	if s.NAI == nil {
+		return &noNAI
+	}
+	return s.NAI
+}
+
 func appendSubobject(b []byte, s *Subobject) ([]byte, error) {
 	if s.Type > 0x7f {
 		return b, encodeErr("subobject type " + itoa(uint64(s.Type)) + " wider than 7 bits")
@@ -178,41 +213,42 @@ func appendSubobject(b []byte, s *Subobject) ([]byte, error) {
 	if s.Loose {
 		hdr |= 0x80
 	}
+	n := s.nai()
 	start := len(b)
 	b = append(b, hdr, 0)
 	switch s.Type {
 	case SubIPv4Prefix, SubIPv6Prefix:
-		a := s.Prefix.Addr()
-		if !s.Prefix.IsValid() || a.Is4() != (s.Type == SubIPv4Prefix) {
-			return b, encodeErr("prefix subobject type " + itoa(uint64(s.Type)) + " with prefix " + s.Prefix.String())
+		a := n.Prefix.Addr()
+		if !n.Prefix.IsValid() || a.Is4() != (s.Type == SubIPv4Prefix) {
+			return b, encodeErr("prefix subobject type " + itoa(uint64(s.Type)) + " with prefix " + n.Prefix.String())
 		}
 		b = appendAddr(b, a)
-		b = append(b, uint8(s.Prefix.Bits()), s.Attr)
+		b = append(b, uint8(n.Prefix.Bits()), s.Attr)
 	case SubUnnumbered:
-		b = appendU32(appendU32(append(b, 0, 0), s.LocalNodeID), s.LocalIfID)
+		b = appendU32(appendU32(append(b, 0, 0), n.LocalNodeID), n.LocalIfID)
 	case SubASNumber:
-		if s.LocalNodeID > 0xFFFF {
+		if n.LocalNodeID > 0xFFFF {
 			return b, encodeErr("AS number subobject with AS wider than 16 bits")
 		}
-		b = appendU16(b, uint16(s.LocalNodeID))
+		b = appendU16(b, uint16(n.LocalNodeID))
 	case SubSR:
 		var err error
-		if b, err = appendSR(b, s); err != nil {
+		if b, err = appendSR(b, s, n); err != nil {
 			return b, err
 		}
 	default:
-		b = append(b, s.Raw...)
+		b = append(b, n.Raw...)
 	}
-	n := len(b) - start
-	if n > 255 || n%4 != 0 {
-		return b, encodeErr("subobject type " + itoa(uint64(s.Type)) + " of " + itoa(uint64(n)) +
+	l := len(b) - start
+	if l > 255 || l%4 != 0 {
+		return b, encodeErr("subobject type " + itoa(uint64(s.Type)) + " of " + itoa(uint64(l)) +
 			" bytes (must be a multiple of 4, at most 252)")
 	}
-	b[start+1] = uint8(n)
+	b[start+1] = uint8(l)
 	return b, nil
 }
 
-func appendSR(b []byte, s *Subobject) ([]byte, error) {
+func appendSR(b []byte, s *Subobject, n *NAI) ([]byte, error) {
 	if s.NT > 15 || s.SRFlags > 0x0FFF {
 		return b, encodeErr("SR subobject NT or flags out of range")
 	}
@@ -226,24 +262,24 @@ func appendSR(b []byte, s *Subobject) ([]byte, error) {
 	ok := true
 	switch s.NT {
 	case NAIIPv4Node:
-		ok = s.LocalAddr.Is4()
-		b = appendAddrOrZero(b, s.LocalAddr, true)
+		ok = n.LocalAddr.Is4()
+		b = appendAddrOrZero(b, n.LocalAddr, true)
 	case NAIIPv6Node:
-		ok = s.LocalAddr.Is6()
-		b = appendAddrOrZero(b, s.LocalAddr, false)
+		ok = n.LocalAddr.Is6()
+		b = appendAddrOrZero(b, n.LocalAddr, false)
 	case NAIIPv4Adjacency:
-		ok = s.LocalAddr.Is4() && s.RemoteAddr.Is4()
-		b = appendAddrOrZero(appendAddrOrZero(b, s.LocalAddr, true), s.RemoteAddr, true)
+		ok = n.LocalAddr.Is4() && n.RemoteAddr.Is4()
+		b = appendAddrOrZero(appendAddrOrZero(b, n.LocalAddr, true), n.RemoteAddr, true)
 	case NAIIPv6Adjacency:
-		ok = s.LocalAddr.Is6() && s.RemoteAddr.Is6()
-		b = appendAddrOrZero(appendAddrOrZero(b, s.LocalAddr, false), s.RemoteAddr, false)
+		ok = n.LocalAddr.Is6() && n.RemoteAddr.Is6()
+		b = appendAddrOrZero(appendAddrOrZero(b, n.LocalAddr, false), n.RemoteAddr, false)
 	case NAIUnnumberedIPv4:
-		b = appendU32(appendU32(b, s.LocalNodeID), s.LocalIfID)
-		b = appendU32(appendU32(b, s.RemoteNodeID), s.RemoteIfID)
+		b = appendU32(appendU32(b, n.LocalNodeID), n.LocalIfID)
+		b = appendU32(appendU32(b, n.RemoteNodeID), n.RemoteIfID)
 	case NAIIPv6LinkLocal:
-		ok = s.LocalAddr.Is6() && s.RemoteAddr.Is6()
-		b = appendU32(appendAddrOrZero(b, s.LocalAddr, false), s.LocalIfID)
-		b = appendU32(appendAddrOrZero(b, s.RemoteAddr, false), s.RemoteIfID)
+		ok = n.LocalAddr.Is6() && n.RemoteAddr.Is6()
+		b = appendU32(appendAddrOrZero(b, n.LocalAddr, false), n.LocalIfID)
+		b = appendU32(appendAddrOrZero(b, n.RemoteAddr, false), n.RemoteIfID)
 	}
 	if !ok {
 		return b, encodeErr("SR subobject NAI type " + itoa(uint64(s.NT)) + " with addresses of the wrong family")

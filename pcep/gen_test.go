@@ -127,7 +127,7 @@ func (g *gen) lsp() LSP {
 	}
 	if g.bool() {
 		v4 := g.bool()
-		l.Identifiers = LSPIdentifiers{Sender: g.addr(v4), LSPID: g.u16(), TunnelID: g.u16(),
+		l.Identifiers = &LSPIdentifiers{Sender: g.addr(v4), LSPID: g.u16(), TunnelID: g.u16(),
 			ExtendedTunnelID: g.addr(v4), Endpoint: g.addr(v4)}
 	}
 	if g.chance(3) {
@@ -165,49 +165,52 @@ func (g *gen) srSub() Subobject {
 		s.SID = g.u32()
 	}
 	if s.SRFlags&SRFlagF == 0 {
+		s.NAI = new(NAI)
+		n := s.NAI
 		switch s.NT {
 		case NAIIPv4Node:
-			s.LocalAddr = g.v4()
+			n.LocalAddr = g.v4()
 		case NAIIPv6Node:
-			s.LocalAddr = g.v6()
+			n.LocalAddr = g.v6()
 		case NAIIPv4Adjacency:
-			s.LocalAddr, s.RemoteAddr = g.v4(), g.v4()
+			n.LocalAddr, n.RemoteAddr = g.v4(), g.v4()
 		case NAIIPv6Adjacency:
-			s.LocalAddr, s.RemoteAddr = g.v6(), g.v6()
+			n.LocalAddr, n.RemoteAddr = g.v6(), g.v6()
 		case NAIUnnumberedIPv4:
-			s.LocalNodeID, s.LocalIfID, s.RemoteNodeID, s.RemoteIfID = g.u32(), g.u32(), g.u32(), g.u32()
+			n.LocalNodeID, n.LocalIfID, n.RemoteNodeID, n.RemoteIfID = g.u32(), g.u32(), g.u32(), g.u32()
 		case NAIIPv6LinkLocal:
-			s.LocalAddr, s.LocalIfID, s.RemoteAddr, s.RemoteIfID = g.v6(), g.u32(), g.v6(), g.u32()
+			n.LocalAddr, n.LocalIfID, n.RemoteAddr, n.RemoteIfID = g.v6(), g.u32(), g.v6(), g.u32()
 		}
 	}
 	return s
 }
 
 func (g *gen) plainSub() Subobject {
-	s := Subobject{Loose: g.bool()}
+	n := new(NAI)
+	s := Subobject{Loose: g.bool(), NAI: n}
 	switch g.r.Intn(6) {
 	case 0:
 		s.Type = SubIPv4Prefix
-		s.Prefix = netip.PrefixFrom(g.v4(), g.r.Intn(33))
+		n.Prefix = netip.PrefixFrom(g.v4(), g.r.Intn(33))
 		s.Attr = g.u8()
 	case 1:
 		s.Type = SubIPv6Prefix
-		s.Prefix = netip.PrefixFrom(g.v6(), g.r.Intn(129))
+		n.Prefix = netip.PrefixFrom(g.v6(), g.r.Intn(129))
 		s.Attr = g.u8()
 	case 2:
 		s.Type = SubUnnumbered
-		s.LocalNodeID, s.LocalIfID = g.u32(), g.u32()
+		n.LocalNodeID, n.LocalIfID = g.u32(), g.u32()
 	case 3:
 		s.Type = SubASNumber
-		s.LocalNodeID = uint32(g.u16())
+		n.LocalNodeID = uint32(g.u16())
 	case 4:
 		s.Type = SubLabel
-		s.Raw = string([]byte{0x80, 0x01, 0, 0, g.u8(), g.u8()})
+		n.Raw = string([]byte{0x80, 0x01, 0, 0, g.u8(), g.u8()})
 	default:
 		s.Type = 64 + uint8(g.r.Intn(30))
 		raw := make([]byte, 2+4*g.r.Intn(3))
 		g.r.Read(raw)
-		s.Raw = string(raw)
+		n.Raw = string(raw)
 	}
 	return s
 }

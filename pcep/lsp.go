@@ -25,13 +25,13 @@ func decodeLSP(o object, out *LSP) error {
 			if len(v) != 16 {
 				return r.badLenErr()
 			}
-			out.Identifiers = LSPIdentifiers{Sender: addr4(v), LSPID: be.Uint16(v[4:]), TunnelID: be.Uint16(v[6:]),
+			*identifiers(out) = LSPIdentifiers{Sender: addr4(v), LSPID: be.Uint16(v[4:]), TunnelID: be.Uint16(v[6:]),
 				ExtendedTunnelID: addr4(v[8:]), Endpoint: addr4(v[12:])}
 		case TLVIPv6LSPIdentifiers:
 			if len(v) != 52 {
 				return r.badLenErr()
 			}
-			out.Identifiers = LSPIdentifiers{Sender: addr16(v), LSPID: be.Uint16(v[16:]), TunnelID: be.Uint16(v[18:]),
+			*identifiers(out) = LSPIdentifiers{Sender: addr16(v), LSPID: be.Uint16(v[16:]), TunnelID: be.Uint16(v[18:]),
 				ExtendedTunnelID: addr16(v[20:]), Endpoint: addr16(v[36:])}
 		case TLVLSPErrorCode:
 			if len(v) != 4 {
@@ -55,6 +55,15 @@ func decodeLSP(o object, out *LSP) error {
 	return r.err
 }
 
+// identifiers returns l's LSP-IDENTIFIERS, allocating them on first use (a
+// repeated TLV overwrites the first, as before).
+func identifiers(l *LSP) *LSPIdentifiers {
+	if l.Identifiers == nil {
+		l.Identifiers = new(LSPIdentifiers)
+	}
+	return l.Identifiers
+}
+
 func appendLSP(b []byte, l *LSP) ([]byte, error) {
 	if l.PLSPID > MaxPLSPID {
 		return b, encodeErr("PLSP-ID " + itoa(uint64(l.PLSPID)) + " wider than 20 bits")
@@ -65,9 +74,12 @@ func appendLSP(b []byte, l *LSP) ([]byte, error) {
 	if len(l.SymbolicName) > MaxMessageLen {
 		return b, encodeErr("SYMBOLIC-PATH-NAME longer than 65535 bytes")
 	}
-	id := &l.Identifiers
-	v4 := id.Sender.Is4()
-	if id.Sender.IsValid() && !(familyOrInvalid(id.ExtendedTunnelID, v4) && familyOrInvalid(id.Endpoint, v4)) {
+	id := l.Identifiers
+	v4 := id != nil && id.Sender.Is4()
+	if id != nil && !id.Sender.IsValid() {
+		return b, encodeErr("LSP-IDENTIFIERS without a sender address")
+	}
+	if id != nil && !(familyOrInvalid(id.ExtendedTunnelID, v4) && familyOrInvalid(id.Endpoint, v4)) {
 		return b, encodeErr("LSP-IDENTIFIERS addresses of mixed families")
 	}
 	if err := checkRawTLVs(l.Unknown); err != nil {
@@ -78,7 +90,7 @@ func appendLSP(b []byte, l *LSP) ([]byte, error) {
 	if l.SymbolicName != "" {
 		b = appendTLVString(b, TLVSymbolicPathName, l.SymbolicName)
 	}
-	if id.Sender.IsValid() {
+	if id != nil {
 		if v4 {
 			b = append(b, 0, byte(TLVIPv4LSPIdentifiers), 0, 16)
 		} else {

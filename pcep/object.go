@@ -223,29 +223,45 @@ const (
 
 // Subobject is one ERO/RRO/IRO subobject. It is a flat value rather than an
 // interface so that a decoded route is a single allocation (for the ERO of a
-// PCRpt or PCUpd with one entry, part of the message's own allocation). It
-// is 128 bytes, which makes that allocation fill its size class exactly.
+// PCRpt or PCUpd with one entry, part of the message's own allocation). The
+// common subobject of an SR-MPLS path, a label without NAI, fits in its 24
+// bytes; addresses and identifiers live in NAI, allocated only for the
+// subobjects that carry them, because the garbage collector's cost of a
+// decode grows with every byte allocated.
 //
 // Type selects which fields are meaningful:
-//   - SubIPv4Prefix, SubIPv6Prefix: Prefix, Attr (the flags/reserved byte).
-//   - SubUnnumbered: LocalNodeID (router ID), LocalIfID.
-//   - SubASNumber: LocalNodeID holds the 16-bit AS number.
-//   - SubSR: NT, SRFlags, SID (when SRFlagS is clear) and the NAI:
-//     NT 1, 2: LocalAddr; NT 3, 4: LocalAddr, RemoteAddr;
-//     NT 5: LocalNodeID, LocalIfID, RemoteNodeID, RemoteIfID;
-//     NT 6: LocalAddr, LocalIfID, RemoteAddr, RemoteIfID.
-//   - any other type: Raw holds the subobject body after the 2-byte header
-//     (a string: immutable, and 8 bytes smaller than a slice).
+//   - SubSR: NT, SRFlags, SID (when SRFlagS is clear), and NAI when the
+//     subobject carries one (SRFlagF clear and NT not NAIAbsent).
+//   - SubIPv4Prefix, SubIPv6Prefix: Attr (the flags/reserved byte) and
+//     NAI.Prefix.
+//   - SubUnnumbered: NAI.LocalNodeID (router ID), NAI.LocalIfID.
+//   - SubASNumber: NAI.LocalNodeID holds the 16-bit AS number.
+//   - any other type: NAI.Raw holds the subobject body after the 2-byte
+//     header.
+//
+// The decoder sets NAI for every subobject that is not SubSR, and for a
+// SubSR one exactly when it carries a NAI.
 type Subobject struct {
-	Loose bool
-	Type  uint8
-
-	Prefix netip.Prefix
-	Attr   uint8
-
+	Loose   bool
+	Type    uint8
 	NT      uint8
+	Attr    uint8
 	SRFlags uint16
 	SID     uint32
+
+	NAI *NAI
+}
+
+// NAI holds what a subobject says about a node, an adjacency, a prefix or an
+// interface, beyond the SR fields of Subobject (see Subobject for which
+// fields each type uses):
+//   - SR NT 1, 2: LocalAddr; NT 3, 4: LocalAddr, RemoteAddr;
+//     NT 5: LocalNodeID, LocalIfID, RemoteNodeID, RemoteIfID;
+//     NT 6: LocalAddr, LocalIfID, RemoteAddr, RemoteIfID.
+//   - Raw is the body of a subobject of an unknown type (a string:
+//     immutable, and 8 bytes smaller than a slice).
+type NAI struct {
+	Prefix netip.Prefix
 
 	LocalAddr, RemoteAddr     netip.Addr
 	LocalNodeID, RemoteNodeID uint32
@@ -359,9 +375,10 @@ type LSP struct {
 	Color    uint32
 	// SymbolicName is the SYMBOLIC-PATH-NAME TLV (17), "" when absent.
 	SymbolicName string
-	// Identifiers is the IPV4- or IPV6-LSP-IDENTIFIERS TLV (18/19); present
-	// when Identifiers.Sender is valid.
-	Identifiers LSPIdentifiers
+	// Identifiers is the IPV4- or IPV6-LSP-IDENTIFIERS TLV (18/19), nil when
+	// absent. A pointer: the TLV is 72 bytes of addresses that a PCUpd never
+	// carries.
+	Identifiers *LSPIdentifiers
 	// ErrorCode is the LSP-ERROR-CODE TLV (20), 0 when absent.
 	ErrorCode uint32
 	// HasDBVersion marks the LSP-DB-VERSION TLV (23).

@@ -232,7 +232,7 @@ func dissectorCases() []dissectorCase {
 					PLSPID:       0xABCDE,
 					Flags:        lspFlags(pcep.OperActive, pcep.LSPDelegate|pcep.LSPAdmin|pcep.LSPCreate),
 					SymbolicName: "pol-blue",
-					Identifiers: pcep.LSPIdentifiers{
+					Identifiers: &pcep.LSPIdentifiers{
 						Sender: addr("192.0.2.1"), LSPID: 1, TunnelID: 2,
 						ExtendedTunnelID: addr("192.0.2.1"), Endpoint: addr("192.0.2.9"),
 					},

@@ -186,9 +186,11 @@ func TestSourceAddress(t *testing.T) {
 			if st.LocalAddress.String() != tt.want {
 				t.Errorf("local-address %s, want %s", st.LocalAddress, tt.want)
 			}
-			l := waitLSP(t, c, "a", named("a", nil))
-			_ = l
+			waitLSP(t, c, "a", named("a", nil))
 			rep := waitReport(t, c, "a", func(r *pcep.Report) bool { return r.LSP.SymbolicName == "a" })
+			if rep.LSP.Identifiers == nil {
+				t.Fatal("report without LSP-IDENTIFIERS")
+			}
 			if got := rep.LSP.Identifiers.Sender.String(); got != tt.want {
 				t.Errorf("LSP-IDENTIFIERS sender %s, want %s", got, tt.want)
 			}

@@ -318,7 +318,7 @@ func (e *Engine) initiateCreate(s *server, r *pcep.Initiate) {
 	switch {
 	case r.HasEndPoints && r.EndPoints.Destination.IsValid():
 		l.endpoint = r.EndPoints.Destination.Unmap()
-	case r.LSP.Identifiers.Endpoint.IsValid():
+	case r.LSP.Identifiers != nil && r.LSP.Identifiers.Endpoint.IsValid():
 		l.endpoint = r.LSP.Identifiers.Endpoint.Unmap()
 	}
 	if r.LSP.HasColor {

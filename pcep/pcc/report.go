@@ -70,13 +70,14 @@ func (e *Engine) queueReport(s *server, l *lsp, o rptOpts) {
 	r.LSP.SymbolicName = l.name
 	r.LSP.ErrorCode = o.errCode
 	if l.endpoint.IsValid() {
-		r.LSP.Identifiers = pcep.LSPIdentifiers{
+		s.ids = append(s.ids, pcep.LSPIdentifiers{
 			Sender:           src,
 			LSPID:            1,
 			TunnelID:         uint16(l.plspID),
 			ExtendedTunnelID: src,
 			Endpoint:         l.endpoint,
-		}
+		})
+		r.LSP.Identifiers = &s.ids[len(s.ids)-1]
 	}
 	if l.hasColor {
 		r.LSP.HasColor = true
@@ -137,6 +138,7 @@ func (e *Engine) flush(s *server) {
 	s.subs = s.subs[:0]
 	clear(s.assocs)
 	s.assocs = s.assocs[:0]
+	s.ids = s.ids[:0]
 	s.pendingBytes = 0
 }
 

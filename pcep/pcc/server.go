@@ -45,10 +45,15 @@ type server struct {
 	counters      Counters // MessagesSent/Received: of sessions that ended (see state)
 	countersDirty bool
 
+	// pending is the PCRpt being built; subs, assocs and ids hold what its
+	// reports point to, reused from one PCRpt to the next so that a report
+	// costs no allocation. A report keeps pointing into the array it was
+	// given when a later append moves the rest.
 	pending      []pcep.Report
 	pendingBytes int
 	subs         []pcep.Subobject
 	assocs       []pcep.Association
+	ids          []pcep.LSPIdentifiers
 
 	reqs map[uint32]*lsp // outstanding PCReq by request ID
 }

@@ -56,7 +56,7 @@ func TestStateSyncReportsEveryLSPThenEndMarker(t *testing.T) {
 		if rep.LSP.Flags&pcep.LSPCreate != 0 {
 			t.Errorf("%s: C flag on a PCC-initiated LSP", rep.LSP.SymbolicName)
 		}
-		if !rep.LSP.HasColor || !rep.LSP.Identifiers.Endpoint.IsValid() {
+		if !rep.LSP.HasColor || rep.LSP.Identifiers == nil || !rep.LSP.Identifiers.Endpoint.IsValid() {
 			t.Errorf("%s: missing COLOR or LSP-IDENTIFIERS TLV", rep.LSP.SymbolicName)
 		}
 		if !rep.HasSRP || !rep.SRP.HasPST || rep.SRP.PST != pcep.PSTSRMPLS {
@@ -412,7 +412,7 @@ func TestIPv6PolicyIsReported(t *testing.T) {
 		t.Errorf("PCE view %+v", l)
 	}
 	rep := waitReport(t, c, "v6", func(r *pcep.Report) bool { return r.LSP.SymbolicName == "v6" })
-	if id := rep.LSP.Identifiers; !id.Sender.Is6() || id.Endpoint != pol.Endpoint {
+	if id := rep.LSP.Identifiers; id == nil || !id.Sender.Is6() || id.Endpoint != pol.Endpoint {
 		t.Errorf("LSP identifiers %+v", id)
 	}
 }

@@ -64,7 +64,7 @@ func TestUnacceptableUpdateIsRefusedWithLSPErrorCode4(t *testing.T) {
 	}{
 		{name: "deeper than MSD", labels: []uint32{16, 17, 18, 19, 20}},
 		{name: "reserved label", ero: []pcep.Subobject{pcep.SRLabel(3)}},
-		{name: "not an SR label", ero: []pcep.Subobject{{Type: pcep.SubSR, NT: pcep.NAIIPv4Node, SRFlags: pcep.SRFlagS, LocalAddr: netip.MustParseAddr("192.0.2.1")}}},
+		{name: "not an SR label", ero: []pcep.Subobject{{Type: pcep.SubSR, NT: pcep.NAIIPv4Node, SRFlags: pcep.SRFlagS, NAI: &pcep.NAI{LocalAddr: netip.MustParseAddr("192.0.2.1")}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -543,8 +543,8 @@ const (
 // policyKey sets the color, endpoint and preference of l from what the report
 // carries, most specific source last.
 func policyKey(l *LSP, r *pcep.Report) {
-	if ep := r.LSP.Identifiers.Endpoint; ep.IsValid() && !ep.IsUnspecified() {
-		l.Endpoint = ep
+	if id := r.LSP.Identifiers; id != nil && id.Endpoint.IsValid() && !id.Endpoint.IsUnspecified() {
+		l.Endpoint = id.Endpoint
 	}
 	for i := range r.Attributes.VendorInfo {
 		v := &r.Attributes.VendorInfo[i]

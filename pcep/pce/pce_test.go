@@ -121,7 +121,7 @@ func TestSyncReportsBuildDatabase(t *testing.T) {
 			report: func() pcep.Report {
 				r := report(2, "b", 0, 16003)
 				r.LSP.HasColor, r.LSP.Color = true, 5
-				r.LSP.Identifiers = pcep.LSPIdentifiers{Sender: loopback1, LSPID: 1, TunnelID: 2,
+				r.LSP.Identifiers = &pcep.LSPIdentifiers{Sender: loopback1, LSPID: 1, TunnelID: 2,
 					ExtendedTunnelID: loopback1, Endpoint: endpoint3}
 				return r
 			},
