@@ -187,7 +187,7 @@ func TestDecodeAcceptsAttributesInAnyOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := m.(*PCRpt).Reports
-	if len(r) != 2 || r[0].RRO == nil || r[0].Attributes.LSPA == nil || len(r[0].Attributes.Metrics) != 2 ||
+	if len(r) != 2 || r[0].RRO == nil || r[0].Attributes == nil || r[0].Attributes.LSPA == nil || len(r[0].Attributes.Metrics) != 2 ||
 		len(r[0].Attributes.Bandwidths) != 1 || r[0].Attributes.Bandwidths[0].Bandwidth != 1000 || !r[1].HasSRP || r[1].ERO.Subobjects != nil {
 		t.Fatalf("got %s", Describe(m))
 	}
@@ -212,7 +212,7 @@ func TestDecodeAcceptsAssociationsBeforeAndAfterERO(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var a Attributes
+			var a *Attributes
 			switch m := m.(type) {
 			case *PCRpt:
 				a = m.Reports[0].Attributes
@@ -221,7 +221,7 @@ func TestDecodeAcceptsAssociationsBeforeAndAfterERO(t *testing.T) {
 			case *PCInitiate:
 				a = m.Requests[0].Attributes
 			}
-			if len(a.Associations) != 2 || a.Associations[0].ID != 1 || a.Associations[1].ID != 2 || len(a.VendorInfo) != 1 {
+			if a == nil || len(a.Associations) != 2 || a.Associations[0].ID != 1 || a.Associations[1].ID != 2 || len(a.VendorInfo) != 1 {
 				t.Fatalf("got %s", Describe(m))
 			}
 		})
@@ -240,7 +240,7 @@ func TestEncodeErrors(t *testing.T) {
 		{"EndPointsMixedFamilies", &PCReq{Requests: []Request{{EndPoints: EndPoints{Source: addr("127.0.0.1"), Destination: addr("::1")}}}}},
 		{"EndPointsMissing", &PCReq{Requests: []Request{{}}}},
 		{"LSPIdentifiersMixedFamilies", &PCRpt{Reports: []Report{{LSP: LSP{Identifiers: &LSPIdentifiers{Sender: addr("127.0.0.1"), Endpoint: addr("::1")}}}}}},
-		{"AssociationWithoutSource", &PCUpd{Updates: []Update{{Attributes: Attributes{Associations: []Association{{Type: AssocSRPolicy}}}}}}},
+		{"AssociationWithoutSource", &PCUpd{Updates: []Update{{Attributes: &Attributes{Associations: []Association{{Type: AssocSRPolicy}}}}}}},
 		{"SRNAIWrongFamily", &PCUpd{Updates: []Update{{ERO: ERO{Subobjects: []Subobject{{Type: SubSR, NT: NAIIPv4Node, NAI: &NAI{LocalAddr: addr("::1")}}}}}}}},
 		{"RawSubobjectNotAligned", &PCUpd{Updates: []Update{{ERO: ERO{Subobjects: []Subobject{{Type: 99, NAI: &NAI{Raw: "\x01"}}}}}}}},
 		{"ASNumberWiderThan16Bits", &PCUpd{Updates: []Update{{ERO: ERO{Subobjects: []Subobject{{Type: SubASNumber, NAI: &NAI{LocalNodeID: 70000}}}}}}}},

@@ -64,7 +64,7 @@ func Describe(m Message) string {
 			if r.RRO != nil {
 				w.ero("RRO", r.RRO)
 			}
-			w.attrs(&r.Attributes)
+			w.attrs(r.Attributes)
 		}
 	case *PCRep:
 		for i := range m.Responses {
@@ -77,10 +77,10 @@ func Describe(m Message) string {
 				w.s(" NO-PATH ni=")
 				w.u(uint64(r.NoPath.NatureOfIssue))
 			}
-			w.attrs(&r.Attributes)
+			w.attrs(r.Attributes)
 			for j := range r.Paths {
 				w.ero("ERO", &r.Paths[j].ERO)
-				w.attrs(&r.Paths[j].Attributes)
+				w.attrs(r.Paths[j].Attributes)
 			}
 		}
 	case *PCNtf:
@@ -106,7 +106,7 @@ func Describe(m Message) string {
 			if r.RRO != nil {
 				w.ero("RRO", r.RRO)
 			}
-			w.attrs(&r.Attributes)
+			w.attrs(r.Attributes)
 		}
 	case *PCUpd:
 		for i := range m.Updates {
@@ -114,7 +114,7 @@ func Describe(m Message) string {
 			w.srp(&u.SRP)
 			w.lsp(&u.LSP)
 			w.ero("ERO", &u.ERO)
-			w.attrs(&u.Attributes)
+			w.attrs(u.Attributes)
 		}
 	case *PCInitiate:
 		for i := range m.Requests {
@@ -130,7 +130,7 @@ func Describe(m Message) string {
 			if r.HasERO {
 				w.ero("ERO", &r.ERO)
 			}
-			w.attrs(&r.Attributes)
+			w.attrs(r.Attributes)
 		}
 	}
 	return w.b.String()
@@ -312,6 +312,9 @@ func (w *describer) sub(s *Subobject) {
 }
 
 func (w *describer) attrs(a *Attributes) {
+	if a == nil {
+		return
+	}
 	if a.LSPA != nil {
 		w.s(" LSPA")
 	}

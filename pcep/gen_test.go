@@ -3,6 +3,7 @@ package pcep
 import (
 	"math/rand"
 	"net/netip"
+	"reflect"
 )
 
 // gen builds random valid messages in the canonical form the decoder
@@ -279,7 +280,9 @@ func (g *gen) association() Association {
 	return a
 }
 
-func (g *gen) attributes() Attributes {
+// attributes returns an attribute list, nil when it would be empty (what the
+// decoder makes of no attribute object).
+func (g *gen) attributes() *Attributes {
 	var a Attributes
 	if g.chance(3) {
 		a.LSPA = &LSPA{ObjFlags: g.flags(), ExcludeAny: g.u32(), IncludeAny: g.u32(), IncludeAll: g.u32(),
@@ -312,7 +315,10 @@ func (g *gen) attributes() Attributes {
 			a.VendorInfo[0].Data = append(d, make([]byte, 4-len(d))...)
 		}
 	}
-	return a
+	if reflect.ValueOf(a).IsZero() {
+		return nil
+	}
+	return &a
 }
 
 func (g *gen) srOrPlain() int {

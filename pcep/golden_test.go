@@ -83,7 +83,7 @@ func goldenCases() []goldenCase {
 						ExtendedTunnelID: addr("127.0.0.1"), Endpoint: addr("127.0.0.3")},
 					HasColor: true, Color: 100},
 				ERO:        ERO{Subobjects: labels(16001, 16002, 16003)},
-				Attributes: Attributes{Metrics: []Metric{{Flags: MetricComputed, Type: MetricTE, Value: 10}}},
+				Attributes: &Attributes{Metrics: []Metric{{Flags: MetricComputed, Type: MetricTE, Value: 10}}},
 			}}},
 		},
 		{
@@ -125,7 +125,7 @@ func goldenCases() []goldenCase {
 					{Loose: true, Type: SubSR, NT: NAIIPv4Adjacency, SRFlags: SRFlagS, NAI: &NAI{LocalAddr: addr("127.0.1.1"), RemoteAddr: addr("127.0.1.2")}},
 					{Type: SubSR, NT: NAIUnnumberedIPv4, SID: 77, NAI: &NAI{LocalNodeID: 1, LocalIfID: 2, RemoteNodeID: 3, RemoteIfID: 4}},
 				}},
-				Attributes: Attributes{Bandwidths: []Bandwidth{{Type: BandwidthRequested, Bandwidth: 1000}}},
+				Attributes: &Attributes{Bandwidths: []Bandwidth{{Type: BandwidthRequested, Bandwidth: 1000}}},
 			}}},
 		},
 		{
@@ -141,7 +141,7 @@ func goldenCases() []goldenCase {
 				SRP: SRP{SRPID: 13},
 				LSP: LSP{PLSPID: 7, Flags: LSPDelegate},
 				ERO: ERO{Subobjects: labels(16009)},
-				Attributes: Attributes{
+				Attributes: &Attributes{
 					Metrics:      []Metric{{Type: MetricIGP, Value: 10}},
 					Associations: []Association{{Type: AssocSRPolicy, ID: 3, Source: addr("127.0.0.1"), Color: 20, Endpoint: addr("::9")}},
 				},
@@ -184,7 +184,7 @@ func goldenCases() []goldenCase {
 				LSP:          LSP{SymbolicName: "green"},
 				HasEndPoints: true, EndPoints: EndPoints{Source: addr("127.0.0.1"), Destination: addr("127.0.0.3")},
 				HasERO: true, ERO: ERO{Subobjects: labels(16003)},
-				Attributes: Attributes{
+				Attributes: &Attributes{
 					Associations: []Association{{Type: AssocSRPolicy, ID: 1, Source: addr("127.0.0.100"),
 						Color: 100, Endpoint: addr("127.0.0.3"), PolicyName: "pol",
 						HasCPathID: true, CPathID: CPathID{Origin: OriginPCEP, ASN: 65000, Originator: addr("127.0.0.1"), Discriminator: 2},
@@ -203,7 +203,7 @@ func goldenCases() []goldenCase {
 					tlv(TLVExtendedAssocID, 1, 2, 3, 4, 5))),
 			m: &PCInitiate{Requests: []Initiate{{
 				SRP: SRP{SRPID: 11}, HasERO: true,
-				Attributes: Attributes{Associations: []Association{{Flags: AssocRemove, Type: AssocPolicy, ID: 2,
+				Attributes: &Attributes{Associations: []Association{{Flags: AssocRemove, Type: AssocPolicy, ID: 2,
 					Source: addr("::1"), ExtendedID: []byte{1, 2, 3, 4, 5}}}},
 			}}},
 		},
@@ -230,7 +230,7 @@ func goldenCases() []goldenCase {
 					EndPoints:    EndPoints{ObjFlags: ObjFlags{P: true}, Source: addr("::1"), Destination: addr("::2")},
 					RRO:          &ERO{Subobjects: []Subobject{{Type: SubIPv6Prefix, NAI: &NAI{Prefix: netip.MustParsePrefix("::5/128")}}}},
 					RROBandwidth: &Bandwidth{Type: BandwidthExisting, Bandwidth: 100},
-					Attributes: Attributes{
+					Attributes: &Attributes{
 						LSPA:    &LSPA{ExcludeAny: 1, IncludeAny: 2, IncludeAll: 3, SetupPriority: 7, HoldingPriority: 6, Flags: 1},
 						Metrics: []Metric{{Flags: MetricBound, Type: MetricSIDDepth, Value: 5}},
 						IRO: &ERO{Subobjects: []Subobject{{Type: SubASNumber, NAI: &NAI{LocalNodeID: 65001}},
@@ -250,7 +250,7 @@ func goldenCases() []goldenCase {
 			m: &PCRep{Responses: []Response{
 				{RP: RP{RequestID: 1}, NoPath: &NoPath{NatureOfIssue: 1, Flags: 0x8000}},
 				{RP: RP{RequestID: 2}, Paths: []Path{{ERO: ERO{Subobjects: labels(16001)},
-					Attributes: Attributes{Metrics: []Metric{{Type: MetricIGP, Value: 20}}}}}},
+					Attributes: &Attributes{Metrics: []Metric{{Type: MetricIGP, Value: 20}}}}}},
 			}},
 		},
 		{

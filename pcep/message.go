@@ -84,7 +84,7 @@ type Request struct {
 	// RRO is the recorded route of an existing path, nil when absent.
 	RRO          *ERO
 	RROBandwidth *Bandwidth
-	Attributes   Attributes
+	Attributes   *Attributes
 }
 
 // PCRep is a path computation reply (RFC 5440 section 6.5).
@@ -105,14 +105,14 @@ type Response struct {
 	LSP    LSP
 	// NoPath is non-nil when the PCE found no path.
 	NoPath     *NoPath
-	Attributes Attributes
+	Attributes *Attributes
 	Paths      []Path
 }
 
 // Path is an ERO with the attributes that apply to it.
 type Path struct {
 	ERO        ERO
-	Attributes Attributes
+	Attributes *Attributes
 }
 
 // PCNtf is a notification message (RFC 5440 section 6.6).
@@ -170,7 +170,7 @@ type Report struct {
 	ERO ERO
 	// RRO is the actual path, nil when absent.
 	RRO        *ERO
-	Attributes Attributes
+	Attributes *Attributes
 }
 
 // PCUpd is an update request (RFC 8231 section 6.2).
@@ -186,7 +186,7 @@ type Update struct {
 	SRP        SRP
 	LSP        LSP
 	ERO        ERO
-	Attributes Attributes
+	Attributes *Attributes
 }
 
 // PCInitiate is an LSP initiate request (RFC 8281 section 5.1).
@@ -208,14 +208,20 @@ type Initiate struct {
 	EndPoints    EndPoints
 	HasERO       bool
 	ERO          ERO
-	Attributes   Attributes
+	Attributes   *Attributes
 }
 
 // StartTLS is the StartTLS message of RFC 8253: a common header only.
 type StartTLS struct{}
 
 // Attributes is the RFC 5440/8231 <attribute-list>, extended with the
-// association list of RFC 8697 and vendor information of RFC 7470.
+// association list of RFC 8697 and vendor information of RFC 7470. Messages
+// hold it by pointer, nil when an entry has none of these objects: most
+// PCUpd carry none, and the 128 bytes it would add to every decoded entry
+// cost garbage-collector time at high message rates. The decoder allocates
+// an Attributes that starts with an ASSOCIATION together with room for that
+// association, so a report with its SR policy association costs one
+// allocation for both.
 type Attributes struct {
 	LSPA         *LSPA
 	Bandwidths   []Bandwidth
@@ -223,6 +229,15 @@ type Attributes struct {
 	IRO          *ERO
 	Associations []Association
 	VendorInfo   []VendorInformation
+}
+
+// Assocs returns the association list of a, nil when a is nil (an entry
+// without attribute objects).
+func (a *Attributes) Assocs() []Association {
+	if a == nil {
+		return nil
+	}
+	return a.Associations
 }
 
 // MessageType implements Message.

@@ -84,10 +84,10 @@ func appendPCReq(b []byte, m *PCReq) ([]byte, error) {
 				return b, err
 			}
 		}
-		if b, err = appendAttrsHead(b, &r.Attributes); err != nil {
+		if b, err = appendAttrsHead(b, r.Attributes); err != nil {
 			return b, err
 		}
-		if b, err = appendAssocs(b, &r.Attributes); err != nil {
+		if b, err = appendAssocs(b, r.Attributes); err != nil {
 			return b, err
 		}
 		if r.RRO != nil {
@@ -102,7 +102,7 @@ func appendPCReq(b []byte, m *PCReq) ([]byte, error) {
 		} else if r.RROBandwidth != nil {
 			return b, encodeErr("PCReq request with an RRO bandwidth but no RRO")
 		}
-		if b, err = appendAttrsTail(b, &r.Attributes); err != nil {
+		if b, err = appendAttrsTail(b, r.Attributes); err != nil {
 			return b, err
 		}
 	}
@@ -195,7 +195,7 @@ func appendPCRep(b []byte, m *PCRep) ([]byte, error) {
 			}
 			b = appendNoPath(b, r.NoPath)
 		}
-		if b, err = appendAttributes(b, &r.Attributes, true); err != nil {
+		if b, err = appendAttributes(b, r.Attributes, true); err != nil {
 			return b, err
 		}
 		for j := range r.Paths {
@@ -203,7 +203,7 @@ func appendPCRep(b []byte, m *PCRep) ([]byte, error) {
 			if b, err = appendERO(b, ClassERO, &p.ERO); err != nil {
 				return b, err
 			}
-			if b, err = appendAttributes(b, &p.Attributes, true); err != nil {
+			if b, err = appendAttributes(b, p.Attributes, true); err != nil {
 				return b, err
 			}
 		}

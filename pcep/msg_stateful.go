@@ -6,9 +6,37 @@ package pcep
 // attrList says where an attribute list puts the optional RRO and the
 // BANDWIDTH that follows it; nil pointers mean the list accepts no RRO.
 type attrList struct {
-	a     *Attributes
+	a     **Attributes // allocated on first use
 	rro   **ERO
 	rroBW **Bandwidth
+}
+
+// attrsWithAssoc is an Attributes allocated together with room for one
+// association (see Attributes).
+type attrsWithAssoc struct {
+	a  Attributes
+	as [1]Association
+}
+
+// attrs returns *p, allocating it when nil.
+func attrs(p **Attributes) *Attributes {
+	if *p == nil {
+		*p = new(Attributes)
+	}
+	return *p
+}
+
+// addAssoc appends as to the associations of *p; an Attributes that does not
+// exist yet is allocated with room for it.
+func addAssoc(p **Attributes, as *Association) {
+	if *p == nil {
+		b := new(attrsWithAssoc)
+		b.as[0] = *as
+		b.a.Associations = b.as[:]
+		*p = &b.a
+		return
+	}
+	(*p).Associations = add((*p).Associations, *as)
 }
 
 // attributes decodes attribute objects in any order until an object that
@@ -16,7 +44,6 @@ type attrList struct {
 // Lists (BANDWIDTH, METRIC, ASSOCIATION, VENDOR-INFORMATION) accumulate; a
 // second LSPA, IRO or RRO is a malformed message.
 func (d *decoder) attributes(l attrList) error {
-	a := l.a
 	afterRRO := false
 	for {
 		c, err := d.peek()
@@ -27,6 +54,7 @@ func (d *decoder) attributes(l attrList) error {
 		afterRRO = false
 		switch c {
 		case ClassLSPA:
+			a := attrs(l.a)
 			if a.LSPA != nil {
 				return closeMalformed("second LSPA object in an attribute list")
 			}
@@ -41,6 +69,7 @@ func (d *decoder) attributes(l attrList) error {
 			if wasAfterRRO && l.rroBW != nil && *l.rroBW == nil {
 				*l.rroBW = &bw
 			} else {
+				a := attrs(l.a)
 				a.Bandwidths = add(a.Bandwidths, bw)
 			}
 		case ClassMetric:
@@ -48,8 +77,10 @@ func (d *decoder) attributes(l attrList) error {
 			if err != nil {
 				return err
 			}
+			a := attrs(l.a)
 			a.Metrics = add(a.Metrics, m)
 		case ClassIRO:
+			a := attrs(l.a)
 			if a.IRO != nil {
 				return closeMalformed("second IRO object in an attribute list")
 			}
@@ -74,12 +105,13 @@ func (d *decoder) attributes(l attrList) error {
 			if err != nil {
 				return err
 			}
-			a.Associations = add(a.Associations, as)
+			addAssoc(l.a, &as)
 		case ClassVendorInfo:
 			v, err := decodeVendorInfo(d.take())
 			if err != nil {
 				return err
 			}
+			a := attrs(l.a)
 			a.VendorInfo = add(a.VendorInfo, v)
 		default:
 			return nil
@@ -90,7 +122,7 @@ func (d *decoder) attributes(l attrList) error {
 // assocsBeforePath decodes the ASSOCIATION objects that RFC 8697 places
 // between the LSP object and the path of a PCRpt, PCUpd or PCInitiate, and
 // the VENDOR-INFORMATION objects some speakers send there.
-func (d *decoder) assocsBeforePath(a *Attributes) (uint8, error) {
+func (d *decoder) assocsBeforePath(p **Attributes) (uint8, error) {
 	for {
 		c, err := d.peek()
 		if err != nil {
@@ -102,12 +134,13 @@ func (d *decoder) assocsBeforePath(a *Attributes) (uint8, error) {
 			if err != nil {
 				return 0, err
 			}
-			a.Associations = add(a.Associations, as)
+			addAssoc(p, &as)
 		case ClassVendorInfo:
 			v, err := decodeVendorInfo(d.take())
 			if err != nil {
 				return 0, err
 			}
+			a := attrs(p)
 			a.VendorInfo = add(a.VendorInfo, v)
 		default:
 			return c, nil
@@ -118,6 +151,9 @@ func (d *decoder) assocsBeforePath(a *Attributes) (uint8, error) {
 // appendAssocs appends the ASSOCIATION objects of a (the RFC 8697
 // association-list).
 func appendAssocs(b []byte, a *Attributes) ([]byte, error) {
+	if a == nil {
+		return b, nil
+	}
 	var err error
 	for i := range a.Associations {
 		if b, err = appendAssociation(b, &a.Associations[i]); err != nil {
@@ -131,6 +167,9 @@ func appendAssocs(b []byte, a *Attributes) ([]byte, error) {
 // appends IRO and VENDOR-INFORMATION objects. Callers place the RRO and the
 // association list where each message's grammar puts them.
 func appendAttrsHead(b []byte, a *Attributes) ([]byte, error) {
+	if a == nil {
+		return b, nil
+	}
 	var err error
 	if a.LSPA != nil {
 		if err := checkRawTLVs(a.LSPA.Unknown); err != nil {
@@ -150,6 +189,9 @@ func appendAttrsHead(b []byte, a *Attributes) ([]byte, error) {
 }
 
 func appendAttrsTail(b []byte, a *Attributes) ([]byte, error) {
+	if a == nil {
+		return b, nil
+	}
 	var err error
 	if a.IRO != nil {
 		if b, err = appendERO(b, ClassIRO, a.IRO); err != nil {
@@ -248,7 +290,7 @@ func appendPCRpt(b []byte, m *PCRpt) ([]byte, error) {
 		if b, err = appendLSP(b, &r.LSP); err != nil {
 			return b, err
 		}
-		if b, err = appendAssocs(b, &r.Attributes); err != nil {
+		if b, err = appendAssocs(b, r.Attributes); err != nil {
 			return b, err
 		}
 		if b, err = appendERO(b, ClassERO, &r.ERO); err != nil {
@@ -259,7 +301,7 @@ func appendPCRpt(b []byte, m *PCRpt) ([]byte, error) {
 				return b, err
 			}
 		}
-		if b, err = appendAttributes(b, &r.Attributes, false); err != nil {
+		if b, err = appendAttributes(b, r.Attributes, false); err != nil {
 			return b, err
 		}
 	}
@@ -332,13 +374,13 @@ func appendPCUpd(b []byte, m *PCUpd) ([]byte, error) {
 		if b, err = appendLSP(b, &u.LSP); err != nil {
 			return b, err
 		}
-		if b, err = appendAssocs(b, &u.Attributes); err != nil {
+		if b, err = appendAssocs(b, u.Attributes); err != nil {
 			return b, err
 		}
 		if b, err = appendERO(b, ClassERO, &u.ERO); err != nil {
 			return b, err
 		}
-		if b, err = appendAttributes(b, &u.Attributes, false); err != nil {
+		if b, err = appendAttributes(b, u.Attributes, false); err != nil {
 			return b, err
 		}
 	}
@@ -430,7 +472,7 @@ func appendPCInitiate(b []byte, m *PCInitiate) ([]byte, error) {
 				return b, err
 			}
 		}
-		if b, err = appendAttributes(b, &r.Attributes, true); err != nil {
+		if b, err = appendAttributes(b, r.Attributes, true); err != nil {
 			return b, err
 		}
 	}

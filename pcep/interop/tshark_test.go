@@ -123,7 +123,7 @@ func dissectorCases() []dissectorCase {
 				EndPoints: pcep.EndPoints{ObjFlags: pcep.ObjFlags{P: true}, Source: addr("192.0.2.1"), Destination: addr("192.0.2.3")},
 				HasLSP:    true,
 				LSP:       pcep.LSP{PLSPID: 3, SymbolicName: "to-pe3"},
-				Attributes: pcep.Attributes{
+				Attributes: &pcep.Attributes{
 					LSPA:       &pcep.LSPA{SetupPriority: 7, HoldingPriority: 7},
 					Bandwidths: []pcep.Bandwidth{{Type: pcep.BandwidthRequested, Bandwidth: 1000}},
 					Metrics:    []pcep.Metric{{Flags: pcep.MetricBound, Type: pcep.MetricTE, Value: 10}},
@@ -240,7 +240,7 @@ func dissectorCases() []dissectorCase {
 					Color:    100,
 				},
 				ERO: srLabels(16001, 16002, 16003),
-				Attributes: pcep.Attributes{
+				Attributes: &pcep.Attributes{
 					Associations: []pcep.Association{srPolicyAssoc()},
 				},
 			}}},
@@ -314,7 +314,7 @@ func dissectorCases() []dissectorCase {
 				SRP: pcep.SRP{SRPID: 0x55, HasPST: true, PST: pcep.PSTSRMPLS},
 				LSP: pcep.LSP{PLSPID: 0xABCDE, Flags: lspFlags(pcep.OperUp, pcep.LSPDelegate)},
 				ERO: srLabels(16004, 16005),
-				Attributes: pcep.Attributes{
+				Attributes: &pcep.Attributes{
 					Metrics: []pcep.Metric{{Type: pcep.MetricIGP, Value: 20}},
 				},
 			}}},
@@ -353,7 +353,7 @@ func dissectorCases() []dissectorCase {
 					EndPoints:    pcep.EndPoints{Source: addr("192.0.2.1"), Destination: addr("192.0.2.9")},
 					HasERO:       true,
 					ERO:          srLabels(16007, 16008, 16009),
-					Attributes:   pcep.Attributes{Associations: []pcep.Association{srPolicyAssoc()}},
+					Attributes:   &pcep.Attributes{Associations: []pcep.Association{srPolicyAssoc()}},
 				},
 				{
 					SRP: pcep.SRP{SRPID: 10, Flags: pcep.SRPRemove},

@@ -324,7 +324,7 @@ func (e *Engine) initiateCreate(s *server, r *pcep.Initiate) {
 	if r.LSP.HasColor {
 		l.color, l.hasColor = r.LSP.Color, true
 	}
-	for _, a := range r.Attributes.Associations {
+	for _, a := range r.Attributes.Assocs() {
 		if a.Type != pcep.AssocSRPolicy {
 			continue
 		}
@@ -380,7 +380,7 @@ func (e *Engine) requestPaths() {
 		if e.cfg.SegmentRouting {
 			q.RP.HasPST = true
 			q.RP.PST = pcep.PSTSRMPLS
-			q.Attributes.Metrics = []pcep.Metric{{Type: pcep.MetricSIDDepth, Flags: pcep.MetricBound, Value: float32(e.cfg.MSD)}}
+			q.Attributes = &pcep.Attributes{Metrics: []pcep.Metric{{Type: pcep.MetricSIDDepth, Flags: pcep.MetricBound, Value: float32(e.cfg.MSD)}}}
 		}
 		req.Requests = append(req.Requests, q)
 		if len(req.Requests) == 100 {

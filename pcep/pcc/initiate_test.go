@@ -21,7 +21,7 @@ func TestInitiateCreatesDelegatedLSP(t *testing.T) {
 	if rep.LSP.Flags&(pcep.LSPCreate|pcep.LSPDelegate) != pcep.LSPCreate|pcep.LSPDelegate || rep.LSP.PLSPID == 0 {
 		t.Errorf("report flags %#x PLSP-ID %d, want C=1 D=1", rep.LSP.Flags, rep.LSP.PLSPID)
 	}
-	if a := rep.Attributes.Associations; len(a) != 1 || a[0].CPathID.Origin != pcep.OriginPCEP || a[0].Color != 7 || a[0].Endpoint != ep50 {
+	if a := rep.Attributes.Assocs(); len(a) != 1 || a[0].CPathID.Origin != pcep.OriginPCEP || a[0].Color != 7 || a[0].Endpoint != ep50 {
 		t.Errorf("association %+v", a)
 	}
 	s := e.waitState("initiated", func(s Snapshot) bool { _, ok := lspState(s, "pce-1"); return ok })

@@ -107,7 +107,8 @@ func (e *Engine) queueReport(s *server, l *lsp, o rptOpts) {
 			Preference:    l.preference,
 		})
 		n := len(s.assocs)
-		r.Attributes.Associations = s.assocs[n-1 : n : n]
+		s.attrs = append(s.attrs, pcep.Attributes{Associations: s.assocs[n-1 : n : n]})
+		r.Attributes = &s.attrs[len(s.attrs)-1]
 	}
 }
 
@@ -139,6 +140,8 @@ func (e *Engine) flush(s *server) {
 	clear(s.assocs)
 	s.assocs = s.assocs[:0]
 	s.ids = s.ids[:0]
+	clear(s.attrs)
+	s.attrs = s.attrs[:0]
 	s.pendingBytes = 0
 }
 

@@ -45,7 +45,7 @@ type server struct {
 	counters      Counters // MessagesSent/Received: of sessions that ended (see state)
 	countersDirty bool
 
-	// pending is the PCRpt being built; subs, assocs and ids hold what its
+	// pending is the PCRpt being built; subs, assocs, ids and attrs hold what its
 	// reports point to, reused from one PCRpt to the next so that a report
 	// costs no allocation. A report keeps pointing into the array it was
 	// given when a later append moves the rest.
@@ -54,6 +54,7 @@ type server struct {
 	subs         []pcep.Subobject
 	assocs       []pcep.Association
 	ids          []pcep.LSPIdentifiers
+	attrs        []pcep.Attributes
 
 	reqs map[uint32]*lsp // outstanding PCReq by request ID
 }

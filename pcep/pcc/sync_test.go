@@ -62,8 +62,8 @@ func TestStateSyncReportsEveryLSPThenEndMarker(t *testing.T) {
 		if !rep.HasSRP || !rep.SRP.HasPST || rep.SRP.PST != pcep.PSTSRMPLS {
 			t.Errorf("%s: no SRP with PATH-SETUP-TYPE SR", rep.LSP.SymbolicName)
 		}
-		if len(rep.Attributes.Associations) != 1 {
-			t.Fatalf("%s: %d associations, want 1", rep.LSP.SymbolicName, len(rep.Attributes.Associations))
+		if len(rep.Attributes.Assocs()) != 1 {
+			t.Fatalf("%s: %d associations, want 1", rep.LSP.SymbolicName, len(rep.Attributes.Assocs()))
 		}
 		a := rep.Attributes.Associations[0]
 		if a.Type != pcep.AssocSRPolicy || !a.HasCPathID || a.CPathID.Origin != pcep.OriginConfig || !a.HasPreference || a.Preference != 100 {

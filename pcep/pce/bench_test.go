@@ -18,10 +18,10 @@ func BenchmarkSyncLSPs(b *testing.B) {
 			reports := make([]*pcep.PCRpt, n)
 			for i := range reports {
 				r := report(uint32(i+1), fmt.Sprintf("lsp-%d", i+1), pcep.LSPDelegate|pcep.LSPSync, 16001, 16002, 16003)
-				r.Attributes.Associations = []pcep.Association{{
+				r.Attributes = &pcep.Attributes{Associations: []pcep.Association{{
 					Type: pcep.AssocSRPolicy, ID: 1, Source: loopback1, Color: uint32(i),
 					Endpoint: netip.AddrFrom4([4]byte{192, 0, 2, byte(i)}),
-				}}
+				}}}
 				reports[i] = &pcep.PCRpt{Reports: []pcep.Report{r}}
 			}
 			b.ReportAllocs()

@@ -546,8 +546,12 @@ func policyKey(l *LSP, r *pcep.Report) {
 	if id := r.LSP.Identifiers; id != nil && id.Endpoint.IsValid() && !id.Endpoint.IsUnspecified() {
 		l.Endpoint = id.Endpoint
 	}
-	for i := range r.Attributes.VendorInfo {
-		v := &r.Attributes.VendorInfo[i]
+	attrs := r.Attributes
+	if attrs == nil {
+		attrs = &noAttributes
+	}
+	for i := range attrs.VendorInfo {
+		v := &attrs.VendorInfo[i]
 		if v.Enterprise != enterpriseCisco {
 			continue
 		}
@@ -558,8 +562,8 @@ func policyKey(l *LSP, r *pcep.Report) {
 	if r.LSP.HasColor {
 		l.Color = r.LSP.Color
 	}
-	for i := range r.Attributes.Associations {
-		a := &r.Attributes.Associations[i]
+	for i := range attrs.Associations {
+		a := &attrs.Associations[i]
 		switch a.Type {
 		case pcep.AssocSRPolicy:
 			if a.Endpoint.IsValid() {
@@ -581,6 +585,9 @@ func policyKey(l *LSP, r *pcep.Report) {
 		}
 	}
 }
+
+// noAttributes stands for the attribute list of a report that has none.
+var noAttributes pcep.Attributes
 
 // extendedID decodes an SR policy EXTENDED-ASSOCIATION-ID: color (4 bytes)
 // and endpoint (4 or 16 bytes).

@@ -107,10 +107,10 @@ func TestSyncReportsBuildDatabase(t *testing.T) {
 			name: "SR policy association",
 			report: func() pcep.Report {
 				r := report(1, "a", pcep.LSPDelegate|uint16(pcep.OperUp)<<pcep.LSPOperShift, 16001, 16002)
-				r.Attributes.Associations = []pcep.Association{{
+				r.Attributes = &pcep.Attributes{Associations: []pcep.Association{{
 					Type: pcep.AssocSRPolicy, ID: 1, Source: loopback1, Color: 100, Endpoint: endpoint3,
 					HasPreference: true, Preference: 200,
-				}}
+				}}}
 				return r
 			},
 			want: pce.LSP{PLSPID: 1, Name: "a", Delegated: true, Oper: pcep.OperUp, Labels: []uint32{16001, 16002},
@@ -131,7 +131,7 @@ func TestSyncReportsBuildDatabase(t *testing.T) {
 			name: "vendor information of enterprise 9",
 			report: func() pcep.Report {
 				r := report(3, "c", pcep.LSPDelegate|pcep.LSPCreate, 16004)
-				r.Attributes.VendorInfo = []pcep.VendorInformation{{Enterprise: 9, Data: vendorColor(42)}}
+				r.Attributes = &pcep.Attributes{VendorInfo: []pcep.VendorInformation{{Enterprise: 9, Data: vendorColor(42)}}}
 				return r
 			},
 			want: pce.LSP{PLSPID: 3, Name: "c", Delegated: true, Create: true, Labels: []uint32{16004}, Color: 42},
@@ -140,7 +140,7 @@ func TestSyncReportsBuildDatabase(t *testing.T) {
 			name: "draft SR policy association with extended ID",
 			report: func() pcep.Report {
 				r := report(4, "d", 0)
-				r.Attributes.Associations = []pcep.Association{{Type: 65505, ID: 1, Source: loopback1, ExtendedID: extID}}
+				r.Attributes = &pcep.Attributes{Associations: []pcep.Association{{Type: 65505, ID: 1, Source: loopback1, ExtendedID: extID}}}
 				return r
 			},
 			want: pce.LSP{PLSPID: 4, Name: "d", Color: 77, Endpoint: endpoint3},
@@ -300,10 +300,13 @@ func TestRequestsCarryTheRightObjects(t *testing.T) {
 				if got := labelsOf(t, in.ERO); !in.HasERO || !slices.Equal(got, []uint32{16003, 16004}) {
 					t.Errorf("ERO = %t %v", in.HasERO, got)
 				}
-				as := in.Attributes.Associations
+				as := in.Attributes.Assocs()
 				if len(as) != 1 || as[0].Type != pcep.AssocSRPolicy || as[0].Color != 100 || as[0].Endpoint != endpoint3 ||
 					as[0].Source != loopback1 || !as[0].HasPreference || as[0].Preference != pce.DefaultPreference {
 					t.Errorf("associations = %+v", as)
+				}
+				if in.Attributes == nil {
+					t.Fatal("PCInitiate without attributes")
 				}
 				vi := in.Attributes.VendorInfo
 				if len(vi) != 1 || vi[0].Enterprise != 9 || !slices.Equal(vi[0].Data, vendorColor(100)) {
@@ -750,7 +753,7 @@ func TestInitiateEndPointsFollowTheEndpointFamily(t *testing.T) {
 				t.Errorf("END-POINTS %s -> %s, want %s -> %s",
 					in.EndPoints.Source, in.EndPoints.Destination, tt.source, tt.endpoint)
 			}
-			if a := in.Attributes.Associations; len(a) != 1 || a[0].Endpoint != tt.endpoint || a[0].Color != 7 {
+			if a := in.Attributes.Assocs(); len(a) != 1 || a[0].Endpoint != tt.endpoint || a[0].Color != 7 {
 				t.Errorf("association %+v", a)
 			}
 		})

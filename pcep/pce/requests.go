@@ -107,7 +107,7 @@ func (p *PCC) Initiate(name string, endpoint netip.Addr, color uint32, labels []
 			EndPoints:    pcep.EndPoints{Source: source, Destination: endpoint},
 			HasERO:       true,
 			ERO:          ero,
-			Attributes: pcep.Attributes{
+			Attributes: &pcep.Attributes{
 				Associations: []pcep.Association{{
 					Type:       pcep.AssocSRPolicy,
 					ID:         1,
