@@ -237,6 +237,7 @@ func build(root *yDevice) (*store, error) {
 	pols := policyMap(pc)
 	c.cfg.Policies = make([]pcc.PolicyConfig, 0, len(pols))
 	c.policyJSON = make([][]byte, 0, len(pols))
+	var arena jsonArena
 	for _, k := range sortedMapKeys(pols) {
 		e := pols[k]
 		pcfg, err := policyToPCC(k, e)
@@ -251,9 +252,31 @@ func build(root *yDevice) (*store, error) {
 			return nil, err
 		}
 		c.cfg.Policies = append(c.cfg.Policies, pcfg)
-		c.policyJSON = append(c.policyJSON, b)
+		c.policyJSON = append(c.policyJSON, arena.keep(b))
 	}
 	return c, nil
+}
+
+// jsonArenaChunk is the size of the blocks a jsonArena copies into.
+const jsonArenaChunk = 256 << 10
+
+// jsonArena keeps the encodings of many list entries in a few large blocks
+// rather than one small allocation each: a configuration of 100,000
+// policies holds as many encodings, and small objects kept among the
+// garbage of their making leave much of their memory pages unusable.
+type jsonArena struct {
+	buf []byte
+}
+
+// keep returns a copy of b in the arena. The copy's capacity is its length,
+// so that an append to it never writes into the arena.
+func (a *jsonArena) keep(b []byte) []byte {
+	if len(b) > cap(a.buf)-len(a.buf) {
+		a.buf = make([]byte, 0, max(jsonArenaChunk, len(b)))
+	}
+	start := len(a.buf)
+	a.buf = append(a.buf, b...)
+	return a.buf[start:len(a.buf):len(a.buf)]
 }
 
 func sortedMapKeys[V any](m map[string]V) []string {

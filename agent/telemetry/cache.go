@@ -4,16 +4,20 @@
 //
 // The cache is a tree keyed by path elements, so one LSP's update costs the
 // depth of its path, not the size of the tree, and leaves are stored in a
-// compact form (a cache with 100,000 LSPs stays near 100 MB). Changes reach
-// subscribers through per-subscriber coalescing queues keyed by entity (a
-// list entry such as one LSP, or a top-level container): a slow subscriber
-// loses intermediate values of an entity but never blocks Update, and its
-// queue never holds more than one entry per entity.
+// compact form: 24 bytes a value, names shared by all the nodes of the same
+// shape, state leaves that mirror config leaves stored once (a cache with
+// 100,000 LSPs takes about 50 MB, the configuration of as many policies
+// about 35 MB). Changes reach subscribers through per-subscriber coalescing
+// queues keyed by entity (a list entry such as one LSP, or a top-level
+// container): a slow subscriber loses intermediate values of an entity but
+// never blocks Update, and its queue never holds more than one entry per
+// entity.
 package telemetry
 
 import (
 	"context"
 	"log/slog"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -35,11 +39,19 @@ type Cache struct {
 	subs map[*subscriber]struct{}
 
 	// scratch state of the Update in progress (guarded by mu)
-	events  []event
-	evIndex map[*node]int
-	grown   []*node
+	events     []event
+	evIndex    map[*node]int
+	grown      []*node
+	prefixDirs []string // containers without node at the end of the prefix
+	mirrorRel  []string // scratch of mirrorTarget
+	hintNode   *node    // the node of the leaf set last by the Update in progress
+	hint       int      // the index of that leaf
+	updateBase uint64   // the sequence number before the Update in progress
+	dirs       []string // containers without node on the path of the leaf being set
+	shapes     shapeTable
 
 	shared sharedNotes // encoded ON_CHANGE notifications shared by subscribers
+	fan    fanState    // the STREAM subscribers by subscription, and changes not yet handed to them
 
 	validate       func(*gpb.Path) error
 	clock          clock.Clock
@@ -92,7 +104,7 @@ func NewCache(opts ...Option) *Cache {
 		logger:         slog.Default(),
 		defaultSample:  time.Second,
 		minInterval:    10 * time.Millisecond,
-		batchEntities:  256,
+		batchEntities:  1024,
 		queryBatchSize: 512,
 	}
 	for _, o := range opts {
@@ -114,7 +126,8 @@ type event struct {
 // what it names is removed), then its updates, each path joined to n's
 // prefix. An update whose value equals the cached one only refreshes the
 // entity's timestamp. The resulting changes are handed to the subscribers'
-// queues before Update returns; Update never waits for a subscriber.
+// queues before Update returns, or, while Run applies a batch of engine
+// changes, when that batch ends; Update never waits for a subscriber.
 //
 // Paths must have at least two elements (a top-level container and a leaf)
 // and an update's own path must name at least the leaf; updates with
@@ -129,14 +142,16 @@ func (c *Cache) Update(n *gpb.Notification) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	seq0 := c.seq
+	c.updateBase = seq0
 	for _, d := range n.GetDelete() {
 		c.deleteLocked(toPattern(joinPath(n.GetPrefix(), d)), ts)
 	}
 	if ups := n.GetUpdate(); len(ups) > 0 {
 		// The prefix is resolved once for all the updates.
-		if at, ent, ok := c.walkCreate(c.root, nil, n.GetPrefix().GetElem()); ok {
+		if at, ent, dirs, ok := c.walkCreate(c.root, nil, c.prefixDirs[:0], n.GetPrefix().GetElem()); ok {
+			c.prefixDirs = dirs
 			for i, u := range ups {
-				c.setLocked(at, ent, u.GetPath().GetElem(), u.GetVal(), ts, len(ups)-i)
+				c.setLocked(at, ent, dirs, u.GetPath().GetElem(), u.GetVal(), ts, len(ups)-i)
 			}
 			c.prune(at)
 		}
@@ -157,6 +172,7 @@ func (c *Cache) Update(n *gpb.Notification) {
 	c.evIndex = nil
 	clear(c.grown)
 	c.grown = c.grown[:0]
+	c.hintNode = nil
 }
 
 // eventFor returns the event of entity ent in the Update in progress.
@@ -185,26 +201,60 @@ func (c *Cache) eventFor(ent *node) *event {
 	return &c.events[len(c.events)-1]
 }
 
-// walkCreate follows elems down from n, creating the nodes that are
-// missing, and returns the node reached and its entity (ent when no entity
-// is crossed). ok is false when an element does not fit the tree (keys on a
+// walkCreate follows elems down from the place dirs inside n (containers
+// below n that have no node of their own), creating the nodes that are
+// missing, and returns the node reached, its entity (ent when no entity is
+// crossed) and the containers without node below it that the path goes
+// through, appended to dirs. Only the root's children (top-level
+// containers), lists, list entries and the containers above a list get a
+// node. ok is false when an element does not fit the tree (keys on a
 // container, a list without keys, or other key names than the list's).
-func (c *Cache) walkCreate(n, ent *node, elems []*gpb.PathElem) (_, _ *node, ok bool) {
+func (c *Cache) walkCreate(n, ent *node, dirs []string, elems []*gpb.PathElem) (_, _ *node, _ []string, ok bool) {
+	// A container of dirs may have got a node since dirs was made (a list
+	// was created below it): enter the nodes that exist.
+	for len(dirs) > 0 {
+		k := n.kid(dirs[0])
+		if k == nil || k.list != nil {
+			break
+		}
+		n, dirs = k, dirs[1:]
+	}
 	for _, e := range elems {
 		name := stripModule(e.GetName())
-		kid := n.kid(name)
+		keyed := len(e.GetKey()) > 0
+		var kid *node
+		if len(dirs) == 0 {
+			kid = n.kid(name)
+		}
 		if kid == nil {
+			if !keyed && n != c.root {
+				dirs = append(dirs, name)
+				continue
+			}
+			for _, d := range dirs {
+				if n = c.materialize(n, d); n.list != nil {
+					// A list used as a container.
+					c.prune(n)
+					return nil, nil, nil, false
+				}
+			}
+			dirs = dirs[:0]
+			if n.group(nil, name) != nil {
+				// A container of that name holds leaves: it is no list.
+				c.prune(n)
+				return nil, nil, nil, false
+			}
 			kid = &node{name: name, parent: n}
-			if len(e.GetKey()) > 0 {
+			if keyed {
 				_, names := keyText(e.GetKey())
-				kid.list = &listInfo{keyNames: names, entries: make(map[string]*node)}
+				kid.list = &listInfo{keyNames: names}
 			}
 			n.addKid(kid)
 		}
-		if len(e.GetKey()) > 0 {
+		if keyed {
 			if kid.list == nil || !kid.list.sameKeyNames(e.GetKey()) {
 				c.prune(kid)
-				return nil, nil, false
+				return nil, nil, nil, false
 			}
 			var text string
 			if len(kid.list.keyNames) == 1 {
@@ -212,33 +262,67 @@ func (c *Cache) walkCreate(n, ent *node, elems []*gpb.PathElem) (_, _ *node, ok 
 			} else {
 				text, _ = keyText(e.GetKey())
 			}
-			en := kid.list.entries[text]
+			en := kid.list.entries.get(text)
 			if en == nil {
 				en = &node{name: text, parent: kid}
-				kid.list.entries[text] = en
+				kid.list.entries.put(en)
 			}
 			n, ent = en, en
 			continue
 		}
 		if kid.list != nil {
 			c.prune(kid)
-			return nil, nil, false
+			return nil, nil, nil, false
 		}
 		n = kid
 		if n.parent == c.root {
 			ent = n
 		}
 	}
-	return n, ent, true
+	return n, ent, dirs, true
+}
+
+// materialize gives container name below n a node (a list is being created
+// in it) and moves into it the leaves n held for it.
+func (c *Cache) materialize(n *node, name string) *node {
+	if k := n.kid(name); k != nil {
+		return k
+	}
+	kid := &node{name: name, parent: n}
+	if n.shape != nil {
+		for i := range n.shape.names {
+			if n.shape.target(i) != i {
+				c.unmirror(n, i)
+			}
+		}
+		var keepNames, moveNames []*lname
+		var keep, move []leaf
+		for i, ln := range n.shape.names {
+			if len(ln.elems) > 1 && ln.elems[0] == name {
+				moveNames = append(moveNames, c.shapes.intern(ln.elems[1:]))
+				move = append(move, n.leaves[i])
+			} else {
+				keepNames = append(keepNames, ln)
+				keep = append(keep, n.leaves[i])
+			}
+		}
+		if len(move) > 0 {
+			n.shape, n.leaves = c.shapes.make(keepNames, nil), keep
+			kid.shape, kid.leaves = c.shapes.make(moveNames, nil), move
+		}
+	}
+	n.addKid(kid)
+	return kid
 }
 
 // maxLeafGrowth bounds how many leaf slots one growth step reserves in a node.
 const maxLeafGrowth = 32
 
-// setLocked stores one leaf at rel below n, whose entity is ent (nil for
-// the root). remaining is the number of updates left in the notification
-// (this one included), used to size a new leaf slice.
-func (c *Cache) setLocked(n, ent *node, rel []*gpb.PathElem, v *gpb.TypedValue, ts int64, remaining int) {
+// setLocked stores one leaf at rel below the place dirs inside n, whose
+// entity is ent (nil for the root). remaining is the number of updates
+// left in the notification (this one included), used to size a new leaf
+// slice.
+func (c *Cache) setLocked(n, ent *node, dirs []string, rel []*gpb.PathElem, v *gpb.TypedValue, ts int64, remaining int) {
 	if len(rel) == 0 {
 		return
 	}
@@ -250,7 +334,8 @@ func (c *Cache) setLocked(n, ent *node, rel []*gpb.PathElem, v *gpb.TypedValue, 
 	if !ok {
 		return
 	}
-	n, ent, ok = c.walkCreate(n, ent, rel[:len(rel)-1])
+	c.dirs = append(c.dirs[:0], dirs...)
+	n, ent, c.dirs, ok = c.walkCreate(n, ent, c.dirs, rel[:len(rel)-1])
 	if !ok {
 		return
 	}
@@ -258,32 +343,160 @@ func (c *Cache) setLocked(n, ent *node, rel []*gpb.PathElem, v *gpb.TypedValue, 
 		c.prune(n)
 		return
 	}
-	name := stripModule(last.GetName())
+	c.dirs = append(c.dirs, stripModule(last.GetName()))
 	ent.ts = ts
-	i, found := n.leafIndex(name)
+	var i int
+	var found bool
+	// The updates of a notification about a node usually come in the same
+	// order every time (they are made from a template): try the leaf that
+	// followed the one set last the previous time, before searching.
+	sh := n.shape
+	hinted := n == c.hintNode && sh != nil && c.hint < len(sh.names)
+	if hinted && sh.after != nil {
+		if h := int(sh.after[c.hint]); h < len(sh.names) && slices.Equal(sh.names[h].elems, c.dirs) {
+			i, found = h, true
+		}
+	}
+	if !found {
+		i, found = n.findLeaf(c.dirs)
+		if found && hinted {
+			if sh.after == nil {
+				sh.after = make([]uint16, len(sh.names))
+			}
+			if i <= math.MaxUint16 {
+				sh.after[c.hint] = uint16(i)
+			}
+		}
+	}
+	c.hintNode, c.hint = n, i
 	if found {
-		l := &n.leaves[i]
-		if l.kind() == k && l.u == u && l.s == s {
+		if n.leaves[n.shape.slotOf(i)].sameValue(k, s, u) {
 			return
 		}
+		// The leaves that showed the old value keep it.
+		if n.shape.target(i) != i {
+			c.unmirror(n, i)
+		} else {
+			c.unmirrorAll(n, i)
+		}
 		c.seq++
-		l.s, l.u, l.meta = s, u, mkMeta(c.seq, k)
+		if t, ok := c.mirrorTarget(n, c.dirs, k, s, u); ok {
+			n.leaves = slices.Delete(n.leaves, n.shape.slotOf(i), n.shape.slotOf(i)+1)
+			n.shape = c.shapes.move(shapeMove{from: n.shape, op: opToward, i: i, t: t})
+		} else {
+			n.leaves[n.shape.slotOf(i)] = makeLeaf(k, c.shareText(n, i, k, s), u, c.seq)
+		}
 	} else {
 		c.seq++
-		if len(n.leaves) == cap(n.leaves) {
-			// Grow by what this notification may still add, but never by
-			// more than maxLeafGrowth: a notification that creates many list
-			// entries must not reserve its whole length for every node.
-			grown := make([]leaf, len(n.leaves), len(n.leaves)+min(remaining, maxLeafGrowth))
-			copy(grown, n.leaves)
-			n.leaves = grown
-			c.grown = append(c.grown, n)
+		ln := c.shapes.intern(c.dirs)
+		if t, ok := c.mirrorTarget(n, c.dirs, k, s, u); ok {
+			n.shape = c.shapes.move(shapeMove{from: n.shape, op: opMirror, ln: ln, i: i, t: t})
+		} else {
+			n.shape = c.shapes.move(shapeMove{from: n.shape, op: opAdd, ln: ln, i: i})
+			c.insertSlot(n, n.shape.slotOf(i), remaining)
+			n.leaves[n.shape.slotOf(i)] = makeLeaf(k, c.shareText(n, i, k, s), u, c.seq)
 		}
-		n.leaves = append(n.leaves, leaf{})
-		copy(n.leaves[i+1:], n.leaves[i:])
-		n.leaves[i] = leaf{name: name, s: s, u: u, meta: mkMeta(c.seq, k)}
 	}
 	c.eventFor(ent).changed = true
+}
+
+// insertSlot inserts an empty leaf value at index slot of n's leaves.
+// remaining is as for setLocked.
+func (c *Cache) insertSlot(n *node, slot, remaining int) {
+	if len(n.leaves) == cap(n.leaves) {
+		// Grow by what this notification may still add, but never by
+		// more than maxLeafGrowth: a notification that creates many list
+		// entries must not reserve its whole length for every node.
+		grown := make([]leaf, len(n.leaves), len(n.leaves)+min(max(remaining, 1), maxLeafGrowth))
+		copy(grown, n.leaves)
+		n.leaves = grown
+		c.grown = append(c.grown, n)
+	}
+	n.leaves = slices.Insert(n.leaves, slot, leaf{})
+}
+
+// mirrorTarget returns the index of the leaf of n that a leaf at rel about
+// to take the value k, s, u can mirror (see shape): rel is state/x, n has
+// config/x with its own value, equal to that one, and changed by the
+// Update in progress.
+func (c *Cache) mirrorTarget(n *node, rel []string, k kind, s string, u uint64) (int, bool) {
+	if len(rel) < 2 || rel[0] != "state" || n.shape == nil || !n.shape.config {
+		return 0, false
+	}
+	c.mirrorRel = append(append(c.mirrorRel[:0], "config"), rel[1:]...)
+	t, ok := n.findLeaf(c.mirrorRel)
+	if !ok || n.shape.target(t) != t {
+		return 0, false
+	}
+	l := &n.leaves[n.shape.slotOf(t)]
+	if l.seq() <= c.updateBase || !l.sameValue(k, s, u) {
+		return 0, false
+	}
+	return t, true
+}
+
+// unmirror gives mirror leaf i of n a value of its own: the one it shows.
+func (c *Cache) unmirror(n *node, i int) {
+	v := n.leaves[n.shape.slotOf(n.shape.target(i))]
+	n.shape = c.shapes.move(shapeMove{from: n.shape, op: opOwn, i: i})
+	c.insertSlot(n, n.shape.slotOf(i), 1)
+	n.leaves[n.shape.slotOf(i)] = v
+}
+
+// unmirrorAll gives every mirror of leaf i of n a value of its own.
+func (c *Cache) unmirrorAll(n *node, i int) {
+	for n.shape.mirrors(i) {
+		for j := range n.shape.names {
+			if j != i && n.shape.target(j) == i {
+				c.unmirror(n, j)
+				break
+			}
+		}
+	}
+}
+
+// removeLeaf removes leaf i of n.
+func (c *Cache) removeLeaf(n *node, i int) {
+	sh := n.shape
+	if sh.target(i) == i {
+		c.unmirrorAll(n, i)
+		slot := n.shape.slotOf(i)
+		n.leaves = slices.Delete(n.leaves, slot, slot+1)
+	}
+	n.shape = c.shapes.move(shapeMove{from: n.shape, op: opDel, i: i})
+}
+
+// maxSharedText is the longest value shareText remembers per shape slot.
+const maxSharedText = 64
+
+// shareText returns a string equal to s that the cache already holds when
+// it finds one, else s, for a value of kind k about to be stored as leaf i
+// of n, so that equal values share their memory: another leaf of n with the
+// same value (the state mirror of a config leaf), or the value last stored
+// at the same place of a node of the same shape (such as the address of
+// the server every LSP is delegated to).
+func (c *Cache) shareText(n *node, i int, k kind, s string) string {
+	if !k.hasText() || s == "" {
+		return s
+	}
+	own := n.shape.slotOf(i)
+	for j := range n.leaves {
+		if l := &n.leaves[j]; j != own && l.kind() == k && l.u == uint64(len(s)) && l.text() == s {
+			return l.text()
+		}
+	}
+	if len(s) > maxSharedText {
+		return s
+	}
+	sh := n.shape
+	if sh.texts == nil {
+		sh.texts = make([]string, len(sh.names))
+	}
+	if sh.texts[i] == s {
+		return sh.texts[i]
+	}
+	sh.texts[i] = s
+	return s
 }
 
 // prune removes n and its ancestors while they are empty.
@@ -298,16 +511,19 @@ func (c *Cache) prune(n *node) {
 
 // deleteLocked removes everything pattern p names.
 func (c *Cache) deleteLocked(p pattern, ts int64) {
-	type hit struct {
+	// What is found is noted first (a leaf by its name: removals move the
+	// others) and removed afterwards.
+	type found struct {
 		n    *node
-		leaf string
+		rel  []string // a leaf's path in n, or a container's without node
+		leaf bool
 	}
-	var hits []hit
-	descend(c.root, p, func(n *node, i int) {
-		if i >= 0 {
-			hits = append(hits, hit{n, n.leaves[i].name})
+	var hits []found
+	descend(c.root, p, func(h hit) {
+		if h.leaf >= 0 {
+			hits = append(hits, found{n: h.n, rel: h.n.leafName(h.leaf).elems, leaf: true})
 		} else {
-			hits = append(hits, hit{n: n})
+			hits = append(hits, found{n: h.n, rel: h.dirs})
 		}
 	})
 	for _, h := range hits {
@@ -315,27 +531,51 @@ func (c *Cache) deleteLocked(p pattern, ts int64) {
 		if n.detached {
 			continue
 		}
-		if h.leaf != "" {
-			i, ok := n.leafIndex(h.leaf)
-			if !ok {
+		switch {
+		case h.leaf || len(h.rel) > 0:
+			// A leaf, or a container without node: the leaves of n at or
+			// below rel.
+			rel := h.rel
+			if !c.removeLeaves(n, rel, h.leaf) {
 				continue
 			}
-			n.leaves = slices.Delete(n.leaves, i, i+1)
 			ent := n.entity()
 			ent.ts = ts
 			ev := c.eventFor(ent)
-			ev.addDelPath(relPath(ent, n, h.leaf))
+			ev.addDelPath(relPath(ent, n, strings.Join(rel, "/")))
 			c.prune(n)
-			continue
-		}
-		if n == c.root {
+		case n == c.root:
 			for _, k := range append([]*node(nil), n.kids...) {
 				c.removeNode(k, ts)
 			}
+		default:
+			c.removeNode(n, ts)
+		}
+	}
+}
+
+// removeLeaves removes the leaf at rel from n (exact), or every leaf whose
+// path starts with the containers rel, and says whether there was one.
+func (c *Cache) removeLeaves(n *node, rel []string, exact bool) bool {
+	if exact {
+		i, ok := n.findLeaf(rel)
+		if !ok {
+			return false
+		}
+		c.removeLeaf(n, i)
+		return true
+	}
+	removed := false
+	for i := 0; n.shape != nil && i < len(n.shape.names); {
+		ln := n.shape.names[i]
+		if len(ln.elems) > len(rel) && slices.Equal(ln.elems[:len(rel)], rel) {
+			c.removeLeaf(n, i)
+			removed = true
 			continue
 		}
-		c.removeNode(n, ts)
+		i++
 	}
+	return removed
 }
 
 // removeNode removes the subtree at n (a container or an entity).
@@ -383,30 +623,6 @@ func relPath(ent, n *node, leaf string) string {
 		parts[i], parts[j] = parts[j], parts[i]
 	}
 	return strings.Join(parts, "/")
-}
-
-// fanOut hands the events of the Update in progress to the subscribers.
-// base is the cache sequence number before the Update.
-func (c *Cache) fanOut(base uint64) {
-	for i := range c.events {
-		ev := &c.events[i]
-		var elems []celem
-		var key string
-		for s := range c.subs {
-			if elems == nil {
-				elems = ev.entity.elems()
-			}
-			upd := ev.changed && anyCompatible(s.onChange, elems)
-			del := (ev.deleted || len(ev.delPaths) > 0) && anyCompatible(s.all, elems)
-			if !upd && !del {
-				continue
-			}
-			if key == "" {
-				key = ev.entity.key()
-			}
-			s.q.mark(key, ev, base, upd, del)
-		}
-	}
 }
 
 func anyCompatible(ps []pattern, elems []celem) bool {
@@ -465,12 +681,12 @@ func (c *Cache) collectLocked(ps []pattern) []*node {
 		out = append(out, e)
 	}
 	for _, p := range ps {
-		descend(c.root, p, func(n *node, i int) {
-			if e := n.entity(); e != nil {
+		descend(c.root, p, func(h hit) {
+			if e := h.n.entity(); e != nil {
 				addContaining(e)
 			}
-			if i < 0 {
-				n.forEntities(addBelow)
+			if h.leaf < 0 && len(h.dirs) == 0 {
+				h.n.forEntities(addBelow)
 			}
 		})
 	}
@@ -488,8 +704,9 @@ type snap struct {
 }
 
 type snapLeaf struct {
-	rel []string // containers between the entity and the leaf
-	l   leaf
+	rel  []string // containers between the entity and the leaf
+	name string
+	l    leaf
 }
 
 // snapLocked records what to say about entity ent: deletes (the entity
@@ -499,11 +716,9 @@ type snapLeaf struct {
 func snapLocked(ent *node, ps []pattern, since uint64, updates, deleted bool, delPaths []string) (sn snap, ok bool) {
 	sn = snap{elems: ent.elems(), ts: ent.ts, deleted: deleted, delPaths: delPaths}
 	if updates && !ent.detached {
-		sn.leaves = make([]snapLeaf, 0, 16)
 		path := make([]celem, len(sn.elems), len(sn.elems)+4)
 		copy(path, sn.elems)
-		var lastRel []string
-		ent.walkOwn(nil, func(rel []string, l *leaf) {
+		ent.walkOwn(nil, func(rel []string, name string, l *leaf) {
 			if l.seq() <= since {
 				return
 			}
@@ -511,14 +726,16 @@ func snapLocked(ent *node, ps []pattern, since uint64, updates, deleted bool, de
 			for _, r := range rel {
 				path = append(path, celem{name: r})
 			}
-			path = append(path, celem{name: l.name})
+			path = append(path, celem{name: name})
 			if !anyMatch(ps, path) {
 				return
 			}
-			if !slicesEqual(lastRel, rel) {
-				lastRel = append([]string(nil), rel...)
+			if sn.leaves == nil {
+				// Sized on the first leaf: an ON_CHANGE notification
+				// often holds one or a few leaves.
+				sn.leaves = make([]snapLeaf, 0, 4)
 			}
-			sn.leaves = append(sn.leaves, snapLeaf{rel: lastRel, l: *l})
+			sn.leaves = append(sn.leaves, snapLeaf{rel: rel, name: name, l: *l})
 		})
 	}
 	return sn, sn.deleted || len(sn.delPaths) > 0 || len(sn.leaves) > 0
@@ -588,7 +805,7 @@ func (sn *snap) note(prefix *gpb.Path) *gpb.Notification {
 		ptrs = append(ptrs, pelems...)
 		ptrs = append(ptrs, relElems...)
 		le := &leafElems[i]
-		le.Name = sl.l.name
+		le.Name = sl.name
 		ptrs = append(ptrs, le)
 		p := &paths[i]
 		p.Elem = ptrs[start:len(ptrs):len(ptrs)]
@@ -639,19 +856,6 @@ func (c *Cache) sendEntities(ents []*node, ps []pattern, since uint64, prefix *g
 		clear(snaps)
 	}
 	return nil
-}
-
-// register adds s to the subscribers that Update feeds.
-func (c *Cache) register(s *subscriber) {
-	c.mu.Lock()
-	c.subs[s] = struct{}{}
-	c.mu.Unlock()
-}
-
-func (c *Cache) unregister(s *subscriber) {
-	c.mu.Lock()
-	delete(c.subs, s)
-	c.mu.Unlock()
 }
 
 func (c *Cache) now() time.Time { return c.clock.Now() }

@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"math/rand/v2"
 	"runtime"
 	"slices"
 	"strconv"
@@ -117,6 +118,20 @@ func TestUpdateDeletesSubtrees(t *testing.T) {
 		{"wildcard", []string{"/pce-client/lsps/lsp[name=*]/state/color"}, "/pce-client/lsps", []string{
 			"/pce-client/lsps/lsp[name=a]/state/oper-status=up", "/pce-client/lsps/lsp[name=b]/state/oper-status=down"}},
 		{"everything", []string{"/"}, "/", nil},
+		{"container of leaves", []string{"/pce-client/servers/server[address=192.0.2.10]/state"}, "/pce-client/servers", []string{
+			"/pce-client/servers/server[address=192.0.2.10]/config/port=4189",
+			"/pce-client/servers/server[address=192.0.2.11]/state/session-state=idle"}},
+		{"container wildcard", []string{"/pce-client/lsps/lsp[name=*]/*/color"}, "/pce-client/lsps", []string{
+			"/pce-client/lsps/lsp[name=a]/state/oper-status=up", "/pce-client/lsps/lsp[name=b]/state/oper-status=down"}},
+		{"any depth", []string{"/pce-client/.../session-state"}, "/pce-client/servers", []string{
+			"/pce-client/servers/server[address=192.0.2.10]/config/port=4189"}},
+		{"top container's container", []string{"/pce-client/config"}, "/pce-client", []string{
+			"/pce-client/lsps/lsp[name=a]/state/color=100", "/pce-client/lsps/lsp[name=a]/state/oper-status=up",
+			"/pce-client/lsps/lsp[name=b]/state/color=200", "/pce-client/lsps/lsp[name=b]/state/oper-status=down",
+			"/pce-client/servers/server[address=192.0.2.10]/config/port=4189",
+			"/pce-client/servers/server[address=192.0.2.10]/state/session-state=up",
+			"/pce-client/servers/server[address=192.0.2.11]/state/session-state=idle",
+			"/pce-client/state/lsp-count=2"}},
 		{"missing path", []string{"/pce-client/lsps/lsp[name=zz]"}, "/pce-client/lsps/lsp[name=a]/state/color", []string{
 			"/pce-client/lsps/lsp[name=a]/state/color=100"}},
 	}
@@ -204,15 +219,15 @@ func TestUpdateIgnoresMalformedPaths(t *testing.T) {
 func TestQueueCoalescesPerEntityInFirstDirtyOrder(t *testing.T) {
 	q := newQueue()
 	a, b := &node{name: "a"}, &node{name: "b"}
-	q.mark("a", &event{entity: a, changed: true}, 1, true, false)
-	q.mark("b", &event{entity: b, changed: true}, 2, true, false)
-	q.mark("a", &event{entity: a, changed: true}, 3, true, false)
-	q.mark("b", &event{entity: b, deleted: true}, 4, false, true)
+	q.mark(&event{entity: a, changed: true}, 1, true, false)
+	q.mark(&event{entity: b, changed: true}, 2, true, false)
+	q.mark(&event{entity: a, changed: true}, 3, true, false)
+	q.mark(&event{entity: b, deleted: true}, 4, false, true)
 	if q.len() != 2 {
 		t.Fatalf("queue holds %d markers, want 2", q.len())
 	}
-	ms := q.pop(10, nil)
-	if len(ms) != 2 || ms[0].key != "a" || ms[1].key != "b" {
+	ms := q.pop(10, nil, 4, false)
+	if len(ms) != 2 || ms[0].ent != a || ms[1].ent != b {
 		t.Fatalf("popped %v, want a then b", ms)
 	}
 	if ms[0].since != 1 || !ms[0].changed {
@@ -278,5 +293,219 @@ func TestUpdateCreatingManyEntriesStaysLinearInMemory(t *testing.T) {
 	}
 	if got := len(query(t, c, "/pce-client/policies/policy[name=p9999]/config")); got != leavesPer {
 		t.Errorf("entry p9999 has %d leaves, want %d", got, leavesPer)
+	}
+}
+
+// updatePaths returns the full paths of the updates of the notifications
+// Query gives for path, in the order they come.
+func updatePaths(t *testing.T, c *Cache, path string) []string {
+	t.Helper()
+	var out []string
+	err := c.Query(mustPath(t, path), func(n *gpb.Notification) error {
+		for _, u := range n.GetUpdate() {
+			out = append(out, joined(n.GetPrefix(), u.GetPath()))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestLeavesOfAnEntityComeInTreeOrder(t *testing.T) {
+	c := NewCache()
+	c.Update(leafNote(t, 1,
+		"/pce-client/lsps/lsp[name=a]/state/z=1",
+		"/pce-client/lsps/lsp[name=a]/state/counters/q=2",
+		"/pce-client/lsps/lsp[name=a]/name=a",
+		"/pce-client/lsps/lsp[name=a]/state/b=3",
+		"/pce-client/lsps/lsp[name=a]/config/c=4",
+		"/pce-client/lsps/lsp[name=a]/state/counters/p=5",
+	))
+	want := []string{
+		"/pce-client/lsps/lsp[name=a]/name",
+		"/pce-client/lsps/lsp[name=a]/config/c",
+		"/pce-client/lsps/lsp[name=a]/state/b",
+		"/pce-client/lsps/lsp[name=a]/state/z",
+		"/pce-client/lsps/lsp[name=a]/state/counters/p",
+		"/pce-client/lsps/lsp[name=a]/state/counters/q",
+	}
+	if got := updatePaths(t, c, "/pce-client/lsps/lsp[name=a]"); !slices.Equal(got, want) {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+}
+
+func TestListBelowContainerOfLeavesKeepsTheLeaves(t *testing.T) {
+	c := NewCache()
+	c.Update(leafNote(t, 1, "/pce-client/a/b/x=1", "/pce-client/a/y=2", "/pce-client/a/b/c/w=0"))
+	// The list makes containers a and b hold more than leaves.
+	c.Update(leafNote(t, 2, "/pce-client/a/b/l[k=1]/z=3"))
+	c.Update(&gpb.Notification{
+		Timestamp: 3,
+		Prefix:    mustPath(t, "/pce-client/a/b"),
+		Update:    []*gpb.Update{{Path: mustPath(t, "x"), Val: uintVal(4)}, {Path: mustPath(t, "l[k=2]/z"), Val: uintVal(5)}},
+	})
+	want := []string{"/pce-client/a/b/c/w=0", "/pce-client/a/b/l[k=1]/z=3", "/pce-client/a/b/l[k=2]/z=5", "/pce-client/a/b/x=4", "/pce-client/a/y=2"}
+	if got := query(t, c, "/pce-client"); !slices.Equal(got, want) {
+		t.Errorf("after list created:\n got %q\nwant %q", got, want)
+	}
+	if got, want := query(t, c, "/pce-client/a/*/x"), []string{"/pce-client/a/b/x=4"}; !slices.Equal(got, want) {
+		t.Errorf("wildcard: got %q, want %q", got, want)
+	}
+	c.Update(&gpb.Notification{Timestamp: 4, Delete: []*gpb.Path{mustPath(t, "/pce-client/a/b")}})
+	want = []string{"/pce-client/a/y=2"}
+	if got := query(t, c, "/pce-client"); !slices.Equal(got, want) {
+		t.Errorf("after delete of a/b:\n got %q\nwant %q", got, want)
+	}
+}
+
+func TestListNamedLikeAContainerOfLeavesIsIgnored(t *testing.T) {
+	c := NewCache()
+	c.Update(leafNote(t, 1, "/pce-client/x/y=1"))
+	c.Update(leafNote(t, 2, "/pce-client/x[k=1]/z=2"))
+	want := []string{"/pce-client/x/y=1"}
+	if got := query(t, c, "/"); !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestLeavesKeepTheirValuesAcrossAddsAndDeletes(t *testing.T) {
+	c := NewCache()
+	var pairs []string
+	for i := range 40 {
+		pairs = append(pairs, "/pce-client/lsps/lsp[name=a]/state/l"+strconv.Itoa(i)+"="+strconv.Itoa(i))
+	}
+	for _, p := range pairs {
+		c.Update(leafNote(t, 1, p))
+	}
+	var dels []*gpb.Path
+	for i := 0; i < 40; i += 3 {
+		dels = append(dels, mustPath(t, "/pce-client/lsps/lsp[name=a]/state/l"+strconv.Itoa(i)))
+	}
+	c.Update(&gpb.Notification{Timestamp: 2, Delete: dels})
+	var want []string
+	for i, p := range pairs {
+		if i%3 != 0 {
+			want = append(want, p)
+		}
+	}
+	slices.Sort(want)
+	if got := query(t, c, "/pce-client/lsps"); !slices.Equal(got, want) {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+}
+
+// changedSince returns the leaves of entity path (a list entry or a
+// top-level container) whose value changed after sequence number since.
+func changedSince(t *testing.T, c *Cache, path string, since uint64) []string {
+	t.Helper()
+	c.mu.RLock()
+	ents := c.collectLocked([]pattern{toPattern(mustPath(t, path))})
+	var out []string
+	for _, e := range ents {
+		if sn, ok := snapLocked(e, []pattern{toPattern(mustPath(t, "/"))}, since, true, false, nil); ok {
+			out = append(out, flat(sn.note(nil))...)
+		}
+	}
+	c.mu.RUnlock()
+	return out
+}
+
+func TestStateLeafMirroringConfigKeepsItsOwnValueAndChanges(t *testing.T) {
+	const e = "/pce-client/policies/policy[name=p]"
+	c := NewCache()
+	steps := []struct {
+		name   string
+		note   *gpb.Notification
+		all    []string // every leaf after the step
+		change []string // the leaves changed by the step
+		held   int      // values held by the entry
+	}{
+		{"both set together", leafNote(t, 1, e+"/config/x=1", e+"/state/x=1", e+"/state/d=7"),
+			[]string{e + "/config/x=1", e + "/state/d=7", e + "/state/x=1"},
+			[]string{e + "/config/x=1", e + "/state/d=7", e + "/state/x=1"}, 2},
+		{"config alone changes", leafNote(t, 2, e+"/config/x=2"),
+			[]string{e + "/config/x=2", e + "/state/d=7", e + "/state/x=1"},
+			[]string{e + "/config/x=2"}, 3},
+		{"state follows later", leafNote(t, 3, e+"/state/x=2"),
+			[]string{e + "/config/x=2", e + "/state/d=7", e + "/state/x=2"},
+			[]string{e + "/state/x=2"}, 3},
+		{"both change together", leafNote(t, 4, e+"/config/x=3", e+"/state/x=3"),
+			[]string{e + "/config/x=3", e + "/state/d=7", e + "/state/x=3"},
+			[]string{e + "/config/x=3", e + "/state/x=3"}, 2},
+		{"unchanged", leafNote(t, 5, e+"/config/x=3", e+"/state/x=3"),
+			[]string{e + "/config/x=3", e + "/state/d=7", e + "/state/x=3"},
+			nil, 2},
+		{"state alone changes", leafNote(t, 6, e+"/state/x=4"),
+			[]string{e + "/config/x=3", e + "/state/d=7", e + "/state/x=4"},
+			[]string{e + "/state/x=4"}, 3},
+		{"both change again", leafNote(t, 7, e+"/config/x=5", e+"/state/x=5"),
+			[]string{e + "/config/x=5", e + "/state/d=7", e + "/state/x=5"},
+			[]string{e + "/config/x=5", e + "/state/x=5"}, 2},
+		{"config deleted", &gpb.Notification{Timestamp: 8, Delete: []*gpb.Path{mustPath(t, e+"/config/x")}},
+			[]string{e + "/state/d=7", e + "/state/x=5"},
+			nil, 2},
+	}
+	for _, st := range steps {
+		before := c.seq
+		c.Update(st.note)
+		if got := query(t, c, e); !slices.Equal(got, st.all) {
+			t.Errorf("%s: leaves\n got %q\nwant %q", st.name, got, st.all)
+		}
+		if got := changedSince(t, c, e, before); !slices.Equal(got, st.change) {
+			t.Errorf("%s: changed leaves\n got %q\nwant %q", st.name, got, st.change)
+		}
+		c.mu.RLock()
+		en := c.root.kid("pce-client").kid("policies").kid("policy").list.entries.get("p")
+		held := len(en.leaves)
+		c.mu.RUnlock()
+		if held != st.held {
+			t.Errorf("%s: entry holds %d values, want %d", st.name, held, st.held)
+		}
+	}
+}
+
+func TestEntryTableAgreesWithAMap(t *testing.T) {
+	var tab entryTable
+	ref := map[string]*node{}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for step := range 20000 {
+		key := strconv.Itoa(rng.IntN(600))
+		if e, ok := ref[key]; ok && rng.IntN(3) > 0 {
+			tab.del(e)
+			delete(ref, key)
+		} else if !ok {
+			e := &node{name: key}
+			tab.put(e)
+			ref[key] = e
+		}
+		if step%500 == 0 || step > 19900 {
+			if tab.len() != len(ref) {
+				t.Fatalf("step %d: table holds %d entries, want %d", step, tab.len(), len(ref))
+			}
+			seen := 0
+			tab.all(func(e *node) {
+				seen++
+				if ref[e.name] != e {
+					t.Fatalf("step %d: table holds %q, not in the map", step, e.name)
+				}
+			})
+			if seen != len(ref) {
+				t.Fatalf("step %d: all gave %d entries, want %d", step, seen, len(ref))
+			}
+			for k := range 600 {
+				key := strconv.Itoa(k)
+				if got := tab.get(key); got != ref[key] {
+					t.Fatalf("step %d: get(%q) = %v, want %v", step, key, got, ref[key])
+				}
+			}
+		}
+	}
+	for _, e := range ref {
+		tab.del(e)
+	}
+	if tab.len() != 0 || len(tab.slots) > minEntrySlots {
+		t.Errorf("emptied table holds %d entries in %d slots", tab.len(), len(tab.slots))
 	}
 }

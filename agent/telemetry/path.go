@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"slices"
 	"strings"
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
@@ -148,71 +149,102 @@ func (p pattern) compatible(path []celem) bool {
 	return true
 }
 
-// descend calls visit for everything pattern p names below n: a node when
-// the pattern ends at a container or list entry (leaf == nil), or a leaf of
-// n. With "..." a thing may be visited more than once.
-func descend(n *node, p pattern, visit func(n *node, leafIdx int)) {
+// hit is one thing descend found below a node n: leaf i of n (leaf >= 0);
+// else, when dirs is not empty, a container inside n that has no node of
+// its own (the leaves of n whose relative path starts with dirs); else n
+// itself.
+type hit struct {
+	n    *node
+	leaf int
+	dirs []string // never changed: may be kept
+}
+
+// descend calls visit for everything pattern p names below n: a node or a
+// container when the pattern ends at a container or list entry, or a leaf.
+// With "..." a thing may be visited more than once. Things are visited in
+// the order of a walk of the tree (leaves before containers, each sorted by
+// name; list entries in no particular order).
+func descend(n *node, p pattern, visit func(hit)) {
+	descendAt(n, nil, p, visit)
+}
+
+// descendAt is descend from the place dirs inside n.
+func descendAt(n *node, dirs []string, p pattern, visit func(hit)) {
 	if n.detached {
 		return
 	}
 	if len(p) == 0 {
-		visit(n, -1)
+		visit(hit{n: n, leaf: -1, dirs: dirs})
 		return
 	}
 	e := &p[0]
 	if e.hasMulti() {
-		descend(n, p[1:], visit)
-		for _, k := range n.kids {
-			if k.list != nil {
-				for _, en := range k.list.entries {
-					descend(en, p, visit)
-				}
-				continue
+		descendAt(n, dirs, p[1:], visit)
+		n.eachChild(dirs, func(k *node, sub []string) {
+			switch {
+			case k == nil:
+				descendAt(n, sub, p, visit)
+			case k.list != nil:
+				k.list.entries.all(func(en *node) { descend(en, p, visit) })
+			default:
+				descend(k, p, visit)
 			}
-			descend(k, p, visit)
-		}
+		})
 		return
 	}
-	if len(p) == 1 && len(e.keys) == 0 {
-		if e.name == "*" {
-			for i := range n.leaves {
-				visit(n, i)
+	if len(p) == 1 && len(e.keys) == 0 && n.shape != nil {
+		for i, ln := range n.shape.names {
+			if len(ln.elems) == len(dirs)+1 && (e.name == "*" || ln.name() == e.name) && slices.Equal(ln.elems[:len(dirs)], dirs) {
+				visit(hit{n: n, leaf: i})
 			}
-		} else if i, ok := n.leafIndex(e.name); ok {
-			visit(n, i)
+		}
+	}
+	wildKeys := true
+	for _, v := range e.keys {
+		if v != "*" {
+			wildKeys = false
 		}
 	}
 	step := func(k *node) {
 		if k.list == nil {
-			for _, v := range e.keys {
-				if v != "*" {
-					return
-				}
+			if wildKeys {
+				descend(k, p[1:], visit)
 			}
-			descend(k, p[1:], visit)
 			return
 		}
 		if len(k.list.keyNames) == 1 && len(e.keys) == 1 {
 			if v, ok := e.keys[k.list.keyNames[0]]; ok && v != "*" {
-				if en := k.list.entries[v]; en != nil {
+				if en := k.list.entries.get(v); en != nil {
 					descend(en, p[1:], visit)
 				}
 				return
 			}
 		}
-		for _, en := range k.list.entries {
+		k.list.entries.all(func(en *node) {
 			if keysMatch(e.keys, en) {
 				descend(en, p[1:], visit)
 			}
-		}
+		})
 	}
 	if e.name == "*" {
-		for _, k := range n.kids {
-			step(k)
-		}
+		n.eachChild(dirs, func(k *node, sub []string) {
+			if k != nil {
+				step(k)
+			} else if wildKeys {
+				descendAt(n, sub, p[1:], visit)
+			}
+		})
 		return
 	}
-	if k := n.kid(e.name); k != nil {
-		step(k)
+	if len(dirs) == 0 {
+		if k := n.kid(e.name); k != nil {
+			step(k)
+			return
+		}
+	}
+	if wildKeys {
+		if sub := n.group(dirs, e.name); sub != nil {
+			descendAt(n, sub, p[1:], visit)
+		}
 	}
 }

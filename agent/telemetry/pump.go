@@ -18,7 +18,10 @@ import (
 // LSP or server becomes a delete of its list entry. After each batch Run
 // also maintains /pce-client/state/lsp-count, delegated-lsp-count and
 // selected-server (deleted when no server is selected). Run owns those
-// paths: the agent core publishes only config-derived leaves.
+// paths: the agent core publishes only config-derived leaves. The changes
+// of each batch taken from q reach the STREAM subscribers' queues together
+// when the batch has been applied: one lock and one wake-up per subscriber
+// per batch rather than per change.
 //
 // Only one Run may feed a cache at a time.
 func (c *Cache) Run(ctx context.Context, q *pcc.ChangeQueue) error {
@@ -31,11 +34,14 @@ func (c *Cache) Run(ctx context.Context, q *pcc.ChangeQueue) error {
 		if err != nil {
 			return err
 		}
-		for i := range buf {
-			p.apply(&buf[i])
-		}
+		// The subscribers' queues are given the batch's changes at its end.
+		c.batch(func() {
+			for i := range buf {
+				p.apply(&buf[i])
+			}
+			p.publishSummary(false)
+		})
 		clear(buf)
-		p.publishSummary(false)
 	}
 }
 

@@ -1,57 +1,97 @@
 package telemetry
 
-import "sync"
+import (
+	"sync"
+	"time"
+)
 
 // marker says what a subscriber still has to be told about one entity.
 type marker struct {
-	key      string
 	ent      *node  // the entity's node as of the latest change
 	since    uint64 // send leaves whose value changed after this sequence number
 	changed  bool
 	deleted  bool
 	delPaths []string
+	gone     string // the entity's key while the marker is in its queue's gone index
 }
 
 // queue is a subscriber's coalescing queue: at most one marker per entity,
 // markers leave in the order their entity first became dirty, and a later
 // change of a queued entity is merged into its marker. Pushing never
 // blocks, and memory is bounded by the number of entities.
+//
+// Markers are found by entity node, which costs a pointer hash per change.
+// A removed entity that comes back is a new node: its changes are merged
+// into the marker of the removed one, found by the entity's key in gone,
+// which holds only the markers of removed entities (so keys are built only
+// for those), so that create/delete churn cannot grow the queue beyond one
+// marker per entity key.
 type queue struct {
 	mu    sync.Mutex
-	idx   map[string]*marker
+	idx   map[*node]*marker
+	gone  map[string]*marker
 	order []*marker
 	head  int
 	free  []*marker     // markers given back by release, for reuse
 	ready chan struct{} // has a value when markers may be queued
+	// snapped holds, for the entities popped while a batch of Run was in
+	// progress, the cache sequence number their notification was built at:
+	// it may already hold changes of the batch that flush has not handed
+	// to the queue yet, and those must not be sent twice.
+	snapped map[*node]uint64
 }
 
 func newQueue() *queue {
-	return &queue{idx: make(map[string]*marker), ready: make(chan struct{}, 1)}
+	return &queue{idx: make(map[*node]*marker), gone: make(map[string]*marker), ready: make(chan struct{}, 1)}
 }
 
-// mark records event ev for the entity named key. base is the cache
-// sequence number before the change; upd and del say whether the
-// subscriber wants the event's updates and deletes.
-func (q *queue) mark(key string, ev *event, base uint64, upd, del bool) {
+// mark records event ev for its entity. base is the cache sequence number
+// before the change; upd and del say whether the subscriber wants the
+// event's updates and deletes.
+func (q *queue) mark(ev *event, base uint64, upd, del bool) {
 	q.mu.Lock()
-	m := q.idx[key]
+	q.markLocked(ev, base, upd, del)
+	q.mu.Unlock()
+}
+
+// markLocked is mark with q.mu held. It wakes the subscriber when it
+// queues a new marker.
+func (q *queue) markLocked(ev *event, base uint64, upd, del bool) {
+	ent := ev.entity
+	m := q.idx[ent]
+	if m == nil && len(q.gone) > 0 && !ent.detached {
+		if m = q.gone[ent.key()]; m != nil {
+			// The entity was removed and has come back as ent.
+			delete(q.gone, m.gone)
+			delete(q.idx, m.ent)
+			m.gone = ""
+			q.idx[ent] = m
+		}
+	}
 	if m == nil {
+		if s, ok := q.snapped[ent]; ok && s > base {
+			base = s // the leaves changed up to s have been sent
+		}
 		if n := len(q.free); n > 0 {
 			m = q.free[n-1]
 			q.free[n-1] = nil
 			q.free = q.free[:n-1]
-			m.key, m.since = key, base
+			m.since = base
 		} else {
-			m = &marker{key: key, since: base}
+			m = &marker{since: base}
 		}
-		q.idx[key] = m
+		q.idx[ent] = m
 		q.order = append(q.order, m)
 		select {
 		case q.ready <- struct{}{}:
 		default:
 		}
 	}
-	m.ent = ev.entity
+	m.ent = ent
+	if ent.detached && m.gone == "" {
+		m.gone = ent.key()
+		q.gone[m.gone] = m
+	}
 	if del {
 		if ev.deleted {
 			m.deleted, m.changed, m.delPaths = true, false, nil
@@ -65,18 +105,30 @@ func (q *queue) mark(key string, ev *event, base uint64, upd, del bool) {
 	if upd {
 		m.changed = true
 	}
-	q.mu.Unlock()
 }
 
 // pop removes up to max markers, oldest first, appending them to buf.
-func (q *queue) pop(max int, buf []*marker) []*marker {
+// seq is the cache sequence number their notifications are built at;
+// batching says whether a batch of Run is in progress.
+func (q *queue) pop(max int, buf []*marker, seq uint64, batching bool) []*marker {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if batching && q.snapped == nil {
+		q.snapped = make(map[*node]uint64)
+	}
 	for q.head < len(q.order) && max > 0 {
 		m := q.order[q.head]
 		q.order[q.head] = nil
 		q.head++
-		delete(q.idx, m.key)
+		delete(q.idx, m.ent)
+		if m.gone != "" {
+			delete(q.gone, m.gone)
+		}
+		if batching && m.changed && !m.ent.detached {
+			// Its notification holds the entity's subscribed leaves as
+			// they are at seq (a marker without changes sends none).
+			q.snapped[m.ent] = seq
+		}
 		buf = append(buf, m)
 		max--
 	}
@@ -115,4 +167,209 @@ func (q *queue) len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return len(q.order) - q.head
+}
+
+// fanState is the Cache's side of the STREAM subscribers: who they are,
+// grouped by what they subscribe to, and the changes not yet handed to
+// their queues. It is guarded by Cache.mu.
+type fanState struct {
+	holdDown time.Duration // set by WithHoldDown: 0 for the default, < 0 for none
+	groups   []*subGroup
+	// While a batch of Run is in progress (batching), fanOut keeps the
+	// events of each Update in pending and flush hands them all to the
+	// queues at the end of the batch: one lock and one wake-up per
+	// subscriber per batch rather than per change.
+	batching bool
+	pending  []pendingEvent
+	marks    []pendingMark // flush's scratch
+}
+
+// subGroup is the subscribers whose subscription lists name the same paths
+// (the same shape and the same patterns for deletes): whether an event
+// concerns them is decided once for all of them.
+type subGroup struct {
+	shape    string // shapeKey of the ON_CHANGE patterns and prefix
+	allShape string // shapeKey of all the patterns
+	onChange []pattern
+	all      []pattern
+	subs     []*subscriber
+}
+
+// pendingEvent is an event of an Update of the batch in progress, with the
+// cache sequence number before that Update.
+type pendingEvent struct {
+	ev   event
+	base uint64
+}
+
+// pendingMark is one event a group's subscribers are to be told about.
+type pendingMark struct {
+	ev       *event
+	base     uint64
+	upd, del bool
+}
+
+// fanOut hands the events of the Update in progress to the subscribers, or
+// keeps them for the end of Run's batch. base is the cache sequence number
+// before the Update. Called with c.mu held for writing.
+func (c *Cache) fanOut(base uint64) {
+	f := &c.fan
+	for i := range c.events {
+		f.pending = append(f.pending, pendingEvent{ev: c.events[i], base: base})
+	}
+	if !f.batching {
+		c.flushLocked()
+	}
+}
+
+// flushLocked hands the pending events to the subscribers' queues, in the
+// order they happened. Called with c.mu held for writing.
+func (c *Cache) flushLocked() {
+	f := &c.fan
+	var elems [][]celem // per pending event, built at most once
+	if len(f.groups) > 1 {
+		elems = make([][]celem, len(f.pending))
+	}
+	for _, g := range f.groups {
+		marks := f.marks[:0]
+		for i := range f.pending {
+			pe := &f.pending[i]
+			ev := &pe.ev
+			var es []celem
+			if elems != nil {
+				if elems[i] == nil {
+					elems[i] = ev.entity.elems()
+				}
+				es = elems[i]
+			} else {
+				es = ev.entity.elems()
+			}
+			upd := ev.changed && anyCompatible(g.onChange, es)
+			del := (ev.deleted || len(ev.delPaths) > 0) && anyCompatible(g.all, es)
+			if upd || del {
+				marks = append(marks, pendingMark{ev: ev, base: pe.base, upd: upd, del: del})
+			}
+		}
+		if len(marks) > 0 {
+			for _, s := range g.subs {
+				q := s.q
+				q.mu.Lock()
+				for j := range marks {
+					m := &marks[j]
+					q.markLocked(m.ev, m.base, m.upd, m.del)
+				}
+				q.mu.Unlock()
+			}
+		}
+		clear(marks)
+		f.marks = marks[:0]
+	}
+	clear(f.pending)
+	f.pending = f.pending[:0]
+	for _, g := range f.groups {
+		for _, s := range g.subs {
+			if s.q.snapped != nil {
+				s.q.mu.Lock()
+				s.q.snapped = nil
+				s.q.mu.Unlock()
+			}
+		}
+	}
+}
+
+// batch runs fn, an Update or several, handing their changes to the
+// subscribers only when fn returns: used by Run around each batch of
+// engine changes.
+func (c *Cache) batch(fn func()) {
+	c.mu.Lock()
+	c.fan.batching = true
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.flushLocked()
+		c.fan.batching = false
+		c.mu.Unlock()
+	}()
+	fn()
+}
+
+// register adds s to the subscribers that Update feeds. Changes made
+// before it are not handed to s.
+func (c *Cache) register(s *subscriber) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.flushLocked()
+	c.subs[s] = struct{}{}
+	all := shapeKey(s.all, nil)
+	for _, g := range c.fan.groups {
+		if g.shape == s.shape && g.allShape == all {
+			g.subs = append(g.subs, s)
+			return
+		}
+	}
+	c.fan.groups = append(c.fan.groups, &subGroup{
+		shape: s.shape, allShape: all, onChange: s.onChange, all: s.all, subs: []*subscriber{s},
+	})
+}
+
+// unregister removes s from the subscribers that Update feeds.
+func (c *Cache) unregister(s *subscriber) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.flushLocked()
+	delete(c.subs, s)
+	for i, g := range c.fan.groups {
+		j := -1
+		for k, x := range g.subs {
+			if x == s {
+				j = k
+			}
+		}
+		if j < 0 {
+			continue
+		}
+		g.subs = append(g.subs[:j], g.subs[j+1:]...)
+		if len(g.subs) == 0 {
+			c.fan.groups = append(c.fan.groups[:i], c.fan.groups[i+1:]...)
+		}
+		return
+	}
+}
+
+// DefaultHoldDown is the ON_CHANGE hold-down of a Cache made without
+// WithHoldDown.
+const DefaultHoldDown = 10 * time.Millisecond
+
+// WithHoldDown sets the ON_CHANGE hold-down d: a STREAM subscriber sends
+// a change as soon as it is made when it has sent nothing for a while, but
+// after a pass that sent changes it starts the next one no earlier than
+// the first multiple of d (on the cache's clock, see WithClock) after the
+// start of that pass. Changes made
+// meanwhile coalesce per entity: the subscriber gets the latest value of
+// every changed leaf and every delete, entities in the order they first
+// changed, but not the values a leaf had for less than d. This bounds the
+// notifications per entity and subscriber to one per d whatever the
+// engine's change rate, and, the multiples of d being the same for all,
+// lets subscribers of the same paths share each encoded notification.
+// d <= 0 sends every change as soon as the subscriber can. Default
+// DefaultHoldDown.
+func WithHoldDown(d time.Duration) Option {
+	return func(c *Cache) {
+		if d <= 0 {
+			d = -1
+		}
+		c.fan.holdDown = d
+	}
+}
+
+// holdDown returns the ON_CHANGE hold-down, 0 for none.
+func (c *Cache) holdDown() time.Duration {
+	switch d := c.fan.holdDown; {
+	case d == 0:
+		return DefaultHoldDown
+	case d < 0:
+		return 0
+	default:
+		return d
+	}
 }

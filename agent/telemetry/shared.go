@@ -14,16 +14,23 @@ import (
 // cache holds; when it is full it starts again empty. A burst of changes
 // is normally sent to every subscriber well before that many other
 // notifications have been encoded.
-const maxSharedNotes = 4096
+const maxSharedNotes = 16384
 
-// noteKey names one notification a subscriber's drain may send: what was
-// queued for the entity (since, changed, deleted, delPaths), the state of
-// the entity (its version and timestamp), and the subscription's shape
-// (its ON_CHANGE patterns and the prefix it echoes). Two subscribers whose
-// keys are equal send the same bytes.
+// noteKey names one notification a subscriber's drain may send: what is
+// to be said about the entity (since, changed, deleted, delPaths), the
+// state of the entity (its version and timestamp), and the subscription's
+// shape (its ON_CHANGE patterns and the prefix it echoes). Two subscribers
+// whose keys are equal send the same bytes. A raw key holds what was
+// queued (since: send the subscribed leaves changed after it; changed: the
+// entity changed); an exact key what the notification holds (since: the
+// lowest sequence number of the subscribed leaves it sends, which are all
+// those changed from there on; changed: it sends leaves), so that
+// subscribers that last heard of the entity at different moments but are
+// to be sent the same leaves share it.
 type noteKey struct {
 	ent      *node
 	ver      uint32
+	raw      bool
 	ts       int64
 	since    uint64
 	changed  bool
@@ -112,26 +119,15 @@ func shapeKey(ps []pattern, prefix *gpb.Path) string {
 	return string(b)
 }
 
-// lastSeqAtOrBefore returns the highest sequence number not above since of
-// the leaves of entity n (0 if none). Two subscribers whose since differ
-// but give the same result here select the same changed leaves of n, and
-// so can share the notification.
-func lastSeqAtOrBefore(n *node, since uint64) uint64 {
-	var best uint64
-	for i := range n.leaves {
-		if s := n.leaves[i].seq(); s <= since && s > best {
-			best = s
+// lowestSeq returns the lowest sequence number of leaves (0 for none).
+func lowestSeq(leaves []snapLeaf) uint64 {
+	var low uint64
+	for i := range leaves {
+		if s := leaves[i].l.seq(); low == 0 || s < low {
+			low = s
 		}
 	}
-	for _, k := range n.kids {
-		if k.list != nil {
-			continue
-		}
-		if s := lastSeqAtOrBefore(k, since); s > best {
-			best = s
-		}
-	}
-	return best
+	return low
 }
 
 // joinExact joins ss into one text from which ss can be read back, so that

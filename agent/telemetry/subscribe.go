@@ -9,6 +9,8 @@ import (
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/pccagent/pccagent/pcep/clock"
 )
 
 // subscription is one compiled Subscription of a SubscriptionList.
@@ -44,12 +46,13 @@ type subscriber struct {
 }
 
 // pendingNote is one notification drain sends: encoded bytes found in the
-// shared cache, or snaps[snap] to encode and share under key (not shared
-// when key.ent is nil).
+// shared cache, or snaps[snap] to encode and share under key and raw (not
+// shared when key.ent is nil).
 type pendingNote struct {
 	b    []byte
-	key  noteKey
-	snap int // index in snaps, or -1 when b is set
+	key  noteKey // the exact key
+	raw  noteKey // the raw key
+	snap int     // index in snaps, or -1 when b is set
 }
 
 // Subscribe serves the gNMI Subscribe RPC from the cache: ONCE, POLL and
@@ -292,23 +295,43 @@ func (s *subscriber) streamLoop(ctx context.Context) error {
 
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	// ON_CHANGE hold-down: after a pass that sent changes, the next pass
+	// waits for the next tick of the hold-down grid (see WithHoldDown).
+	// hold is 0 when there is no hold-down.
+	hold := c.holdDown()
+	holdC := make(chan struct{}, 1)
+	var holdTimer clock.Timer
+	defer func() {
+		if holdTimer != nil {
+			holdTimer.Stop()
+		}
+	}()
+	holding := false
 	for {
 		if err := s.runDue(time.Now()); err != nil {
 			return err
 		}
-		n, err := s.drain()
-		if err != nil {
-			return err
-		}
-		if n > 0 {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case err := <-errc:
+		if !holding {
+			start := c.clock.Now()
+			n, err := s.drainPass(ctx)
+			if err != nil {
 				return err
-			default:
 			}
-			continue
+			// The next pass starts at the first tick after this one
+			// started: at once if this one took that long.
+			if now, next := c.clock.Now(), start.Truncate(hold).Add(hold); n > 0 && hold > 0 && now.Before(next) {
+				holding = true
+				holdTimer = c.clock.AfterFunc(next.Sub(now), func() {
+					select {
+					case holdC <- struct{}{}:
+					default:
+					}
+				})
+			}
+		}
+		ready := s.q.ready
+		if holding {
+			ready = nil // changes coalesce in the queue until the tick
 		}
 		if wait, ok := s.nextDue(time.Now()); ok {
 			timer.Reset(wait)
@@ -318,10 +341,31 @@ func (s *subscriber) streamLoop(ctx context.Context) error {
 			return ctx.Err()
 		case err := <-errc:
 			return err
-		case <-s.q.ready:
+		case <-ready:
+		case <-holdC:
+			holding = false
 		case <-timer.C:
 		}
 	}
+}
+
+// drainPass sends what the queue holds when it is called, in batches,
+// and returns the number of markers taken. Changes queued meanwhile wait
+// for the next pass.
+func (s *subscriber) drainPass(ctx context.Context) (int, error) {
+	total := 0
+	for todo := s.q.len(); todo > 0; {
+		n, err := s.drain()
+		total += n
+		if err != nil || n == 0 {
+			return total, err
+		}
+		todo -= n
+		if todo > 0 && contextDone(ctx) {
+			return total, ctx.Err()
+		}
+	}
+	return total, nil
 }
 
 // nextDue returns how long until the next sample or heartbeat.
@@ -381,7 +425,7 @@ func (s *subscriber) runDue(now time.Time) error {
 func (s *subscriber) drain() (int, error) {
 	c := s.c
 	c.mu.RLock()
-	s.buf = s.q.pop(c.batchEntities, s.buf[:0])
+	s.buf = s.q.pop(c.batchEntities, s.buf[:0], c.seq, c.fan.batching)
 	share := len(c.subs) > 1 // with one subscriber there is no one to share with
 	for _, m := range s.buf {
 		if !share {
@@ -391,25 +435,40 @@ func (s *subscriber) drain() (int, error) {
 			}
 			continue
 		}
-		k := noteKey{ent: m.ent, ver: m.ent.ver, ts: m.ent.ts,
-			changed: m.changed, deleted: m.deleted, shape: s.shape}
-		if m.changed && !m.ent.detached {
-			k.since = lastSeqAtOrBefore(m.ent, m.since)
-		}
+		// What the notification says depends on the entity's state (ver,
+		// ts), the subscription's shape, the deletes, and which of the
+		// subscribed leaves changed after m.since. The same marker gives
+		// the same notification (raw key, looked up first: no copy of the
+		// entity is needed for it); otherwise the subscribed leaves changed
+		// after m.since are all those from the lowest sequence number
+		// among them on, so that number stands for them (exact key).
+		raw := noteKey{ent: m.ent, ver: m.ent.ver, ts: m.ent.ts,
+			changed: m.changed, deleted: m.deleted, shape: s.shape, since: m.since, raw: true}
 		if len(m.delPaths) > 0 {
-			k.delPaths = joinExact(m.delPaths)
+			raw.delPaths = joinExact(m.delPaths)
 		}
-		if b, ok := c.shared.get(&k); ok {
+		if b, found := c.shared.get(&raw); found {
 			if len(b) > 0 {
 				s.out = append(s.out, pendingNote{b: b, snap: -1})
 			}
 			continue
 		}
-		if sn, ok := snapLocked(m.ent, s.onChange, m.since, m.changed, m.deleted, m.delPaths); ok {
+		sn, ok := snapLocked(m.ent, s.onChange, m.since, m.changed, m.deleted, m.delPaths)
+		exact := raw
+		exact.raw, exact.changed, exact.since = false, len(sn.leaves) > 0, lowestSeq(sn.leaves)
+		if b, found := c.shared.get(&exact); found {
+			c.shared.put(&raw, b)
+			if len(b) > 0 {
+				s.out = append(s.out, pendingNote{b: b, snap: -1})
+			}
+			continue
+		}
+		if ok {
 			s.snaps = append(s.snaps, sn)
-			s.out = append(s.out, pendingNote{key: k, snap: len(s.snaps) - 1})
+			s.out = append(s.out, pendingNote{key: exact, raw: raw, snap: len(s.snaps) - 1})
 		} else {
-			c.shared.put(&k, []byte{})
+			c.shared.put(&raw, []byte{})
+			c.shared.put(&exact, []byte{})
 		}
 	}
 	c.mu.RUnlock()
@@ -432,6 +491,7 @@ func (s *subscriber) drain() (int, error) {
 			}
 			if p.key.ent != nil {
 				c.shared.put(&p.key, b)
+				c.shared.put(&p.raw, b)
 			}
 		}
 		if err := s.sendEncoded(b); err != nil {

@@ -3,31 +3,41 @@ package telemetry
 import (
 	"encoding/binary"
 	"math"
+	"unsafe"
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
 	"google.golang.org/protobuf/proto"
 )
 
-// kind says how a leaf's value is stored in a leaf's s and u fields.
+// kind says how a leaf's value is stored in a leaf's p and u fields.
 type kind uint8
 
 const (
-	kindString   kind = iota + 1 // s
+	kindString   kind = iota + 1 // p, u: the string
 	kindUint                     // u
 	kindInt                      // u holds the int64 bits
 	kindBool                     // u is 0 or 1
 	kindDouble                   // u holds the float64 bits
 	kindFloat                    // u holds the float32 bits (deprecated gNMI float_val)
-	kindUintList                 // s holds the values as consecutive uvarints (a leaf-list of unsigned integers)
-	kindProto                    // s holds the deterministic protobuf encoding of the TypedValue
+	kindUintList                 // p, u: the values as consecutive uvarints (a leaf-list of unsigned integers)
+	kindProto                    // p, u: the deterministic protobuf encoding of the TypedValue
 )
 
-// leaf is one stored leaf value. It is kept small (48 bytes) because a cache
-// with 100,000 LSPs holds well over a million of them: the value is stored in
-// compact form and turned back into a gNMI TypedValue only when sent.
+// hasText says whether values of kind k are held as a string (p, u).
+func (k kind) hasText() bool { return k == kindString || k == kindUintList || k == kindProto }
+
+// leaf is one stored leaf value. It is kept small (24 bytes, three words)
+// because a cache with 100,000 LSPs and policies holds over two million of
+// them: the leaf's name is not stored here but in the shape of the node
+// that holds it (see shape), and the value is stored in compact form and
+// turned back into a gNMI TypedValue only when sent.
+//
+// A value held as a string (kind.hasText) is kept as its data pointer p and
+// its length u, so that a string costs no more than a number: p is the
+// first byte of an immutable string (nil when the string is empty), which
+// keeps the string's memory alive for the garbage collector.
 type leaf struct {
-	name string
-	s    string
+	p    unsafe.Pointer
 	u    uint64
 	meta uint64 // seq<<8 | kind: seq is the cache sequence number of the last value change
 }
@@ -35,6 +45,37 @@ type leaf struct {
 func (l *leaf) kind() kind             { return kind(l.meta & 0xff) }
 func (l *leaf) seq() uint64            { return l.meta >> 8 }
 func mkMeta(seq uint64, k kind) uint64 { return seq<<8 | uint64(k) }
+
+// text returns the string of a value held as a string ("" for others).
+func (l *leaf) text() string {
+	if !l.kind().hasText() || l.p == nil {
+		return ""
+	}
+	return unsafe.String((*byte)(l.p), int(l.u))
+}
+
+// makeLeaf returns the leaf holding a value in the form encodeValue gives.
+func makeLeaf(k kind, s string, u uint64, seq uint64) leaf {
+	l := leaf{u: u, meta: mkMeta(seq, k)}
+	if k.hasText() {
+		l.u = uint64(len(s))
+		if len(s) > 0 {
+			l.p = unsafe.Pointer(unsafe.StringData(s))
+		}
+	}
+	return l
+}
+
+// sameValue says whether l holds the value of kind k given as s and u.
+func (l *leaf) sameValue(k kind, s string, u uint64) bool {
+	if l.kind() != k {
+		return false
+	}
+	if k.hasText() {
+		return l.text() == s
+	}
+	return l.u == u
+}
 
 // encodeValue converts v into the compact form. ok is false for a nil or
 // empty value, which the cache does not store.
@@ -87,7 +128,7 @@ func packUintList(elems []*gpb.TypedValue) (string, bool) {
 func (l *leaf) typedValue() *gpb.TypedValue {
 	switch l.kind() {
 	case kindString:
-		return &gpb.TypedValue{Value: &gpb.TypedValue_StringVal{StringVal: l.s}}
+		return &gpb.TypedValue{Value: &gpb.TypedValue_StringVal{StringVal: l.text()}}
 	case kindUint:
 		return &gpb.TypedValue{Value: &gpb.TypedValue_UintVal{UintVal: l.u}}
 	case kindInt:
@@ -100,9 +141,9 @@ func (l *leaf) typedValue() *gpb.TypedValue {
 		return &gpb.TypedValue{Value: &gpb.TypedValue_FloatVal{FloatVal: math.Float32frombits(uint32(l.u))}}
 	case kindUintList:
 		arr := &gpb.ScalarArray{}
-		b := []byte(l.s)
+		b := l.text()
 		for len(b) > 0 {
-			x, n := binary.Uvarint(b)
+			x, n := uvarint(b)
 			if n <= 0 {
 				break
 			}
@@ -112,7 +153,7 @@ func (l *leaf) typedValue() *gpb.TypedValue {
 		return &gpb.TypedValue{Value: &gpb.TypedValue_LeaflistVal{LeaflistVal: arr}}
 	case kindProto:
 		v := &gpb.TypedValue{}
-		if err := proto.Unmarshal([]byte(l.s), v); err != nil {
+		if err := proto.Unmarshal([]byte(l.text()), v); err != nil {
 			return nil
 		}
 		return v
@@ -163,7 +204,7 @@ func (a *valueArena) value(l *leaf) *gpb.TypedValue {
 		if len(a.strs) < cap(a.strs) {
 			a.strs = a.strs[:len(a.strs)+1]
 			w := &a.strs[len(a.strs)-1]
-			w.StringVal = l.s
+			w.StringVal = l.text()
 			tv = take()
 			tv.Value = w
 		}
@@ -188,4 +229,26 @@ func (a *valueArena) value(l *leaf) *gpb.TypedValue {
 		return l.typedValue()
 	}
 	return tv
+}
+
+// uvarint decodes a uvarint from the start of s as binary.Uvarint does from
+// a byte slice: the value and the number of bytes read, or n <= 0 on error.
+func uvarint(s string) (uint64, int) {
+	var x uint64
+	var shift uint
+	for i := 0; i < len(s); i++ {
+		if i == binary.MaxVarintLen64 {
+			return 0, -(i + 1) // overflow
+		}
+		c := s[i]
+		if c < 0x80 {
+			if i == binary.MaxVarintLen64-1 && c > 1 {
+				return 0, -(i + 1) // overflow
+			}
+			return x | uint64(c)<<shift, i + 1
+		}
+		x |= uint64(c&0x7f) << shift
+		shift += 7
+	}
+	return 0, 0
 }
