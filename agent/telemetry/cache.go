@@ -713,21 +713,39 @@ type snapLeaf struct {
 // itself when deleted, then delPaths), then the entity's leaves whose value
 // changed after since and that one of ps names (none when updates is false
 // or the entity is gone). ok is false when there is nothing to say.
-func snapLocked(ent *node, ps []pattern, since uint64, updates, deleted bool, delPaths []string) (sn snap, ok bool) {
-	sn = snap{elems: ent.elems(), ts: ent.ts, deleted: deleted, delPaths: delPaths}
+// With an arena, the snapshot's elements and leaves are kept in it.
+func snapLocked(ent *node, ps []pattern, since uint64, updates, deleted bool, delPaths []string, a *snapArena) (sn snap, ok bool) {
+	sn = snap{ts: ent.ts, deleted: deleted, delPaths: delPaths}
+	if a != nil {
+		start := len(a.elems)
+		a.elems = ent.appendElems(a.elems)
+		sn.elems = a.elems[start:len(a.elems):len(a.elems)]
+	} else {
+		sn.elems = ent.elems()
+	}
 	if updates && !ent.detached {
-		path := make([]celem, len(sn.elems), len(sn.elems)+4)
-		copy(path, sn.elems)
+		m := newEntityMatcher(ps, sn.elems)
+		var path []celem
+		var leavesStart int
+		if a != nil {
+			leavesStart = len(a.leaves)
+		}
 		ent.walkOwn(nil, func(rel []string, name string, l *leaf) {
 			if l.seq() <= since {
 				return
 			}
-			path = path[:len(sn.elems)]
-			for _, r := range rel {
-				path = append(path, celem{name: r})
+			if !m.all {
+				path = path[:0]
+				for _, r := range rel {
+					path = append(path, celem{name: r})
+				}
+				path = append(path, celem{name: name})
+				if !m.match(path) {
+					return
+				}
 			}
-			path = append(path, celem{name: name})
-			if !anyMatch(ps, path) {
+			if a != nil {
+				a.leaves = append(a.leaves, snapLeaf{rel: rel, name: name, l: *l})
 				return
 			}
 			if sn.leaves == nil {
@@ -737,8 +755,99 @@ func snapLocked(ent *node, ps []pattern, since uint64, updates, deleted bool, de
 			}
 			sn.leaves = append(sn.leaves, snapLeaf{rel: rel, name: name, l: *l})
 		})
+		if a != nil && len(a.leaves) > leavesStart {
+			sn.leaves = a.leaves[leavesStart:len(a.leaves):len(a.leaves)]
+		}
 	}
 	return sn, sn.deleted || len(sn.delPaths) > 0 || len(sn.leaves) > 0
+}
+
+// snapArena holds the elements and leaves of the snapshots of a drain in
+// arrays reused from drain to drain, rather than allocated per snapshot.
+// A snapshot taken in it stays valid until it is truncated below the
+// snapshot or reset.
+type snapArena struct {
+	elems  []celem
+	leaves []snapLeaf
+}
+
+// arenaMark is the size of a snapArena at some point.
+type arenaMark struct{ elems, leaves int }
+
+func (a *snapArena) mark() arenaMark { return arenaMark{len(a.elems), len(a.leaves)} }
+
+// truncate drops what was added after m.
+func (a *snapArena) truncate(m arenaMark) {
+	clear(a.elems[m.elems:])
+	a.elems = a.elems[:m.elems]
+	clear(a.leaves[m.leaves:])
+	a.leaves = a.leaves[:m.leaves]
+}
+
+// reset empties a, keeping its memory.
+func (a *snapArena) reset() { a.truncate(arenaMark{}) }
+
+// entityMatcher says which leaves of one entity patterns name, given the
+// leaves' paths relative to the entity: the patterns' elements that stand
+// for the entity's own path are matched once, not once per leaf.
+type entityMatcher struct {
+	all   bool      // every leaf of the entity is named
+	rests []pattern // what patterns ask of the path below the entity
+	elems []celem   // the entity's path, for the patterns in full
+	full  []pattern // patterns with "..." above the entity, matched in full
+}
+
+func newEntityMatcher(ps []pattern, elems []celem) entityMatcher {
+	m := entityMatcher{elems: elems}
+	for _, p := range ps {
+		head := p[:min(len(p), len(elems))]
+		multi := false
+		for i := range head {
+			if head[i].hasMulti() {
+				multi = true
+				break
+			}
+		}
+		if multi {
+			m.full = append(m.full, p)
+			continue
+		}
+		matched := true
+		for i := range head {
+			if !elemMatch(&head[i], &elems[i]) {
+				matched = false
+				break
+			}
+		}
+		if !matched {
+			continue
+		}
+		if len(p) <= len(elems) {
+			// The pattern names the entity or something above it.
+			m.all = true
+			return m
+		}
+		m.rests = append(m.rests, p[len(elems):])
+	}
+	return m
+}
+
+// match says whether a leaf at rel, its path below the entity, is named.
+func (m *entityMatcher) match(rel []celem) bool {
+	if m.all {
+		return true
+	}
+	for _, r := range m.rests {
+		if r.matchPath(rel) {
+			return true
+		}
+	}
+	if len(m.full) == 0 {
+		return false
+	}
+	path := make([]celem, 0, len(m.elems)+len(rel))
+	path = append(append(path, m.elems...), rel...)
+	return anyMatch(m.full, path)
 }
 
 func slicesEqual(a, b []string) bool {
@@ -754,7 +863,9 @@ func slicesEqual(a, b []string) bool {
 }
 
 // note builds the notification sn describes, with full paths and prefix
-// (which carries only origin and target, or is nil).
+// (which carries only origin and target, or is nil). Query hands these
+// objects out; subscribers send the wire form appendResponse writes
+// straight from sn, which decodes to the same message.
 func (sn *snap) note(prefix *gpb.Path) *gpb.Notification {
 	pelems := toPathElems(sn.elems)
 	note := &gpb.Notification{Timestamp: sn.ts, Prefix: prefix}
@@ -830,12 +941,12 @@ func (c *Cache) Query(path *gpb.Path, fn func(*gpb.Notification) error) error {
 	c.mu.RLock()
 	ents := c.collectLocked(ps)
 	c.mu.RUnlock()
-	return c.sendEntities(ents, ps, 0, nil, fn)
+	return c.sendEntities(ents, ps, 0, func(sn *snap) error { return fn(sn.note(nil)) })
 }
 
-// sendEntities builds the notifications of ents in batches under the read
-// lock and hands them to fn outside it.
-func (c *Cache) sendEntities(ents []*node, ps []pattern, since uint64, prefix *gpb.Path, fn func(*gpb.Notification) error) error {
+// sendEntities snapshots the entities ents in batches under the read lock
+// and hands the snapshots to fn outside it.
+func (c *Cache) sendEntities(ents []*node, ps []pattern, since uint64, fn func(*snap) error) error {
 	snaps := make([]snap, 0, c.queryBatchSize)
 	for len(ents) > 0 {
 		batch := ents[:min(len(ents), c.queryBatchSize)]
@@ -843,13 +954,13 @@ func (c *Cache) sendEntities(ents []*node, ps []pattern, since uint64, prefix *g
 		snaps = snaps[:0]
 		c.mu.RLock()
 		for _, e := range batch {
-			if sn, ok := snapLocked(e, ps, since, true, false, nil); ok {
+			if sn, ok := snapLocked(e, ps, since, true, false, nil, nil); ok {
 				snaps = append(snaps, sn)
 			}
 		}
 		c.mu.RUnlock()
 		for i := range snaps {
-			if err := fn(snaps[i].note(prefix)); err != nil {
+			if err := fn(&snaps[i]); err != nil {
 				return err
 			}
 		}

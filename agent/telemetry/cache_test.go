@@ -404,7 +404,7 @@ func changedSince(t *testing.T, c *Cache, path string, since uint64) []string {
 	ents := c.collectLocked([]pattern{toPattern(mustPath(t, path))})
 	var out []string
 	for _, e := range ents {
-		if sn, ok := snapLocked(e, []pattern{toPattern(mustPath(t, "/"))}, since, true, false, nil); ok {
+		if sn, ok := snapLocked(e, []pattern{toPattern(mustPath(t, "/"))}, since, true, false, nil, nil); ok {
 			out = append(out, flat(sn.note(nil))...)
 		}
 	}
@@ -507,5 +507,56 @@ func TestEntryTableAgreesWithAMap(t *testing.T) {
 	}
 	if tab.len() != 0 || len(tab.slots) > minEntrySlots {
 		t.Errorf("emptied table holds %d entries in %d slots", tab.len(), len(tab.slots))
+	}
+}
+
+// TestEntityMatcherAgreesWithMatchingFullPaths checks the matcher
+// snapLocked uses (the entity's own elements matched once) against
+// matching every leaf's full path, for patterns with and without
+// wildcards, keys and "...", above, at and below entities.
+func TestEntityMatcherAgreesWithMatchingFullPaths(t *testing.T) {
+	c := seedCache(t)
+	c.Update(leafNote(t, 2,
+		"/pce-client/lsps/lsp[name=a]/state/sub/deep=1",
+		"/pce-client/x/e[a=1][b=2]/v=12",
+		"/pce-client/x/e[a=1][b=2]/w/v=13",
+	))
+	patterns := [][]string{
+		{"/"},
+		{"/pce-client"},
+		{"/pce-client/lsps/lsp[name=a]"},
+		{"/pce-client/lsps/lsp[name=*]/state/color"},
+		{"/pce-client/lsps/lsp[name=b]/state"},
+		{"/pce-client/lsps/lsp/state/color"},
+		{"/pce-client/*/*/state/color"},
+		{"/pce-client/lsps/lsp[name=*]/*/deep"},
+		{"/pce-client/lsps/lsp[name=*]/state/sub/deep/more"},
+		{"/.../color"},
+		{"/pce-client/.../v"},
+		{"/pce-client/lsps/lsp[name=*]/.../deep"},
+		{"/pce-client/x/e[a=1][b=*]/w"},
+		{"/pce-client/x/e[b=3]/v"},
+		{"/pce-client/config/enabled", "/pce-client/lsps/lsp[name=a]/state/oper-status", "/.../session-state"},
+	}
+	for _, ss := range patterns {
+		var ps []pattern
+		for _, s := range ss {
+			ps = append(ps, toPattern(mustPath(t, s)))
+		}
+		for _, ent := range c.collectLocked([]pattern{toPattern(mustPath(t, "/"))}) {
+			elems := ent.elems()
+			m := newEntityMatcher(ps, elems)
+			ent.walkOwn(nil, func(rel []string, name string, _ *leaf) {
+				var below []celem
+				for _, r := range rel {
+					below = append(below, celem{name: r})
+				}
+				below = append(below, celem{name: name})
+				full := append(append([]celem(nil), elems...), below...)
+				if got, want := m.match(below), anyMatch(ps, full); got != want {
+					t.Errorf("patterns %q, leaf %s/%v/%s: matcher says %v, full match %v", ss, ent.key(), rel, name, got, want)
+				}
+			})
+		}
 	}
 }

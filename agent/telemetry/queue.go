@@ -20,15 +20,16 @@ type marker struct {
 // change of a queued entity is merged into its marker. Pushing never
 // blocks, and memory is bounded by the number of entities.
 //
-// Markers are found by entity node, which costs a pointer hash per change.
-// A removed entity that comes back is a new node: its changes are merged
+// Markers are found through the entity's node, which holds the marker of
+// every queue that has one (see entityMarks): no lookup by hash per change
+// and subscriber. A removed entity that comes back is a new node: its changes are merged
 // into the marker of the removed one, found by the entity's key in gone,
 // which holds only the markers of removed entities (so keys are built only
 // for those), so that create/delete churn cannot grow the queue beyond one
 // marker per entity key.
 type queue struct {
 	mu    sync.Mutex
-	idx   map[*node]*marker
+	slot  int // the queue's index in the entities' entityMarks, given by register
 	gone  map[string]*marker
 	order []*marker
 	head  int
@@ -42,7 +43,44 @@ type queue struct {
 }
 
 func newQueue() *queue {
-	return &queue{idx: make(map[*node]*marker), gone: make(map[string]*marker), ready: make(chan struct{}, 1)}
+	return &queue{gone: make(map[string]*marker), ready: make(chan struct{}, 1)}
+}
+
+// entityMarks is kept by an entity's node once a queue has held a marker
+// for it: the marker of each queue that holds one, by queue slot. An
+// element is written only with the queue's mu held and, for a marker, with
+// Cache.mu held for writing (flush), for nil with Cache.mu held at least
+// for reading (pop): queues of different slots write different elements,
+// and the slice grows only with Cache.mu held for writing.
+type entityMarks struct {
+	m []*marker
+}
+
+// marker returns q's marker of entity ent, nil when it has none.
+func (q *queue) marker(ent *node) *marker {
+	if em := ent.marks; em != nil && q.slot < len(em.m) {
+		return em.m[q.slot]
+	}
+	return nil
+}
+
+// setMarker records m as q's marker of entity ent (nil: none).
+func (q *queue) setMarker(ent *node, m *marker) {
+	em := ent.marks
+	if em == nil {
+		if m == nil {
+			return
+		}
+		em = &entityMarks{}
+		ent.marks = em
+	}
+	if q.slot >= len(em.m) {
+		if m == nil {
+			return
+		}
+		em.m = append(em.m, make([]*marker, q.slot+1-len(em.m))...)
+	}
+	em.m[q.slot] = m
 }
 
 // mark records event ev for its entity. base is the cache sequence number
@@ -58,14 +96,14 @@ func (q *queue) mark(ev *event, base uint64, upd, del bool) {
 // queues a new marker.
 func (q *queue) markLocked(ev *event, base uint64, upd, del bool) {
 	ent := ev.entity
-	m := q.idx[ent]
+	m := q.marker(ent)
 	if m == nil && len(q.gone) > 0 && !ent.detached {
 		if m = q.gone[ent.key()]; m != nil {
 			// The entity was removed and has come back as ent.
 			delete(q.gone, m.gone)
-			delete(q.idx, m.ent)
+			q.setMarker(m.ent, nil)
 			m.gone = ""
-			q.idx[ent] = m
+			q.setMarker(ent, m)
 		}
 	}
 	if m == nil {
@@ -80,7 +118,7 @@ func (q *queue) markLocked(ev *event, base uint64, upd, del bool) {
 		} else {
 			m = &marker{since: base}
 		}
-		q.idx[ent] = m
+		q.setMarker(ent, m)
 		q.order = append(q.order, m)
 		select {
 		case q.ready <- struct{}{}:
@@ -120,7 +158,7 @@ func (q *queue) pop(max int, buf []*marker, seq uint64, batching bool) []*marker
 		m := q.order[q.head]
 		q.order[q.head] = nil
 		q.head++
-		delete(q.idx, m.ent)
+		q.setMarker(m.ent, nil)
 		if m.gone != "" {
 			delete(q.gone, m.gone)
 		}
@@ -181,7 +219,22 @@ type fanState struct {
 	// subscriber per batch rather than per change.
 	batching bool
 	pending  []pendingEvent
-	marks    []pendingMark // flush's scratch
+	marks    []pendingMark    // flush's scratch
+	elemBuf  []celem          // flush's scratch: entity paths
+	slots    map[int]struct{} // the queue slots in use
+}
+
+// takeSlot returns the lowest queue slot not in use and marks it used.
+func (f *fanState) takeSlot() int {
+	if f.slots == nil {
+		f.slots = make(map[int]struct{})
+	}
+	for i := 0; ; i++ {
+		if _, used := f.slots[i]; !used {
+			f.slots[i] = struct{}{}
+			return i
+		}
+	}
 }
 
 // subGroup is the subscribers whose subscription lists name the same paths
@@ -193,6 +246,9 @@ type subGroup struct {
 	onChange []pattern
 	all      []pattern
 	subs     []*subscriber
+	// dmu guards the members' parked and out (see drainWith). Taken after
+	// Cache.mu, before a queue's mu.
+	dmu sync.Mutex
 }
 
 // pendingEvent is an event of an Update of the batch in progress, with the
@@ -226,9 +282,15 @@ func (c *Cache) fanOut(base uint64) {
 // order they happened. Called with c.mu held for writing.
 func (c *Cache) flushLocked() {
 	f := &c.fan
-	var elems [][]celem // per pending event, built at most once
+	// The path of each pending event's entity, built at most once, in
+	// one array reused from flush to flush.
+	var ends []int
 	if len(f.groups) > 1 {
-		elems = make([][]celem, len(f.pending))
+		ends = make([]int, len(f.pending))
+		for i := range f.pending {
+			f.elemBuf = f.pending[i].ev.entity.appendElems(f.elemBuf)
+			ends[i] = len(f.elemBuf)
+		}
 	}
 	for _, g := range f.groups {
 		marks := f.marks[:0]
@@ -236,13 +298,15 @@ func (c *Cache) flushLocked() {
 			pe := &f.pending[i]
 			ev := &pe.ev
 			var es []celem
-			if elems != nil {
-				if elems[i] == nil {
-					elems[i] = ev.entity.elems()
+			if ends != nil {
+				from := 0
+				if i > 0 {
+					from = ends[i-1]
 				}
-				es = elems[i]
+				es = f.elemBuf[from:ends[i]]
 			} else {
-				es = ev.entity.elems()
+				f.elemBuf = ev.entity.appendElems(f.elemBuf[:0])
+				es = f.elemBuf
 			}
 			upd := ev.changed && anyCompatible(g.onChange, es)
 			del := (ev.deleted || len(ev.delPaths) > 0) && anyCompatible(g.all, es)
@@ -266,6 +330,8 @@ func (c *Cache) flushLocked() {
 	}
 	clear(f.pending)
 	f.pending = f.pending[:0]
+	clear(f.elemBuf)
+	f.elemBuf = f.elemBuf[:0]
 	for _, g := range f.groups {
 		for _, s := range g.subs {
 			if s.q.snapped != nil {
@@ -300,16 +366,19 @@ func (c *Cache) register(s *subscriber) {
 	defer c.mu.Unlock()
 	c.flushLocked()
 	c.subs[s] = struct{}{}
+	s.q.slot = c.fan.takeSlot()
 	all := shapeKey(s.all, nil)
 	for _, g := range c.fan.groups {
 		if g.shape == s.shape && g.allShape == all {
 			g.subs = append(g.subs, s)
+			s.group = g
 			return
 		}
 	}
-	c.fan.groups = append(c.fan.groups, &subGroup{
+	s.group = &subGroup{
 		shape: s.shape, allShape: all, onChange: s.onChange, all: s.all, subs: []*subscriber{s},
-	})
+	}
+	c.fan.groups = append(c.fan.groups, s.group)
 }
 
 // unregister removes s from the subscribers that Update feeds.
@@ -318,6 +387,16 @@ func (c *Cache) unregister(s *subscriber) {
 	defer c.mu.Unlock()
 	c.flushLocked()
 	delete(c.subs, s)
+	if _, ok := c.fan.slots[s.q.slot]; ok {
+		// The entities forget the queue's markers, and the slot is free
+		// for another subscriber.
+		s.q.mu.Lock()
+		for _, m := range s.q.order[s.q.head:] {
+			s.q.setMarker(m.ent, nil)
+		}
+		s.q.mu.Unlock()
+		delete(c.fan.slots, s.q.slot)
+	}
 	for i, g := range c.fan.groups {
 		j := -1
 		for k, x := range g.subs {

@@ -171,9 +171,11 @@ func TestSubscribersOfOneShapeShareWhatTheySend(t *testing.T) {
 	}
 	c.shared.mu.Lock()
 	encoded := make(map[*byte]bool)
-	for _, b := range c.shared.m {
-		if len(b) > 0 {
-			encoded[&b[0]] = true
+	for _, m := range []map[noteKey][]byte{c.shared.m, c.shared.old} {
+		for _, b := range m {
+			if len(b) > 0 {
+				encoded[&b[0]] = true
+			}
 		}
 	}
 	c.shared.mu.Unlock()

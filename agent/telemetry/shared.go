@@ -4,14 +4,14 @@ import (
 	"encoding/binary"
 	"slices"
 	"sync"
+	"unique"
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // maxSharedNotes bounds the number of encoded notifications the shared
-// cache holds; when it is full it starts again empty. A burst of changes
+// cache holds (see sharedNotes for what it forgets first). A burst of changes
 // is normally sent to every subscriber well before that many other
 // notifications have been encoded.
 const maxSharedNotes = 16384
@@ -36,36 +36,52 @@ type noteKey struct {
 	changed  bool
 	deleted  bool
 	delPaths string
-	shape    string
+	shape    unique.Handle[string] // of the subscriber's shape (see shapeKey)
 }
 
 // sharedNotes holds encoded SubscribeResponses of ON_CHANGE notifications
-// so that one change is built and marshalled once for all the subscribers
-// that would send it, rather than once per subscriber.
+// so that one change is built and encoded once for all the subscribers
+// that would send it, rather than once per subscriber. It keeps two
+// generations: when the current one holds half of maxSharedNotes, it
+// becomes the old one and the old one, emptied, the current one, so that
+// the memory of the maps is reused and what was put last is always found.
 type sharedNotes struct {
-	mu sync.Mutex
-	m  map[noteKey][]byte
+	mu  sync.Mutex
+	m   map[noteKey][]byte // the current generation
+	old map[noteKey][]byte
 }
 
 func (sh *sharedNotes) get(k *noteKey) ([]byte, bool) {
 	sh.mu.Lock()
 	b, ok := sh.m[*k]
+	if !ok {
+		b, ok = sh.old[*k]
+	}
 	sh.mu.Unlock()
 	return b, ok
 }
 
 func (sh *sharedNotes) put(k *noteKey, b []byte) {
 	sh.mu.Lock()
-	if sh.m == nil || len(sh.m) >= maxSharedNotes {
+	switch {
+	case sh.m == nil:
 		sh.m = make(map[noteKey][]byte, 256)
+	case len(sh.m) >= maxSharedNotes/2:
+		clear(sh.old)
+		if sh.old == nil {
+			sh.old = make(map[noteKey][]byte, len(sh.m))
+		}
+		sh.m, sh.old = sh.old, sh.m
 	}
 	sh.m[*k] = b
 	sh.mu.Unlock()
 }
 
-// encodeUpdate returns the wire form of a SubscribeResponse carrying n.
-func encodeUpdate(n *gpb.Notification) ([]byte, error) {
-	return proto.Marshal(&gpb.SubscribeResponse{Response: &gpb.SubscribeResponse_Update{Update: n}})
+// len returns the number of notifications held.
+func (sh *sharedNotes) len() int {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	return len(sh.m) + len(sh.old)
 }
 
 // sendEncoded sends b, the wire form of a SubscribeResponse, on s's stream.

@@ -160,3 +160,24 @@ func TestLaggingSubscriberDoesNotReuseAnotherSubscribersNotification(t *testing.
 		}
 	}
 }
+
+// TestSharedNotesKeepTheLatestWithinTheirBound puts more notifications
+// than the shared cache holds: it never holds more than maxSharedNotes,
+// and always finds the last maxSharedNotes/2 put.
+func TestSharedNotesKeepTheLatestWithinTheirBound(t *testing.T) {
+	var sh sharedNotes
+	ent := &node{}
+	key := func(i int) *noteKey { return &noteKey{ent: ent, since: uint64(i)} }
+	const n = 3*maxSharedNotes + 7
+	for i := range n {
+		sh.put(key(i), []byte{byte(i)})
+		if got := sh.len(); got > maxSharedNotes {
+			t.Fatalf("after %d puts the cache holds %d, want at most %d", i+1, got, maxSharedNotes)
+		}
+	}
+	for i := n - maxSharedNotes/2; i < n; i++ {
+		if b, ok := sh.get(key(i)); !ok || b[0] != byte(i) {
+			t.Fatalf("notification %d of the last %d: %v, %v", i, maxSharedNotes/2, b, ok)
+		}
+	}
+}

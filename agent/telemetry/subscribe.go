@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"time"
+	"unique"
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
 	"google.golang.org/grpc/codes"
@@ -37,22 +38,20 @@ type subscriber struct {
 	onChange    []pattern // the ON_CHANGE subscriptions' patterns
 	updatesOnly bool
 	q           *queue
-	buf         []*marker
 
-	shape string                 // shapeKey of onChange and prefix
-	wire  *gpb.SubscribeResponse // reused to send encoded responses
-	snaps []snap                 // drain's scratch: entities to encode
-	out   []pendingNote          // drain's scratch: what to send, in order
-}
+	shape   string                 // shapeKey of onChange and prefix
+	shapeH  unique.Handle[string]  // shape, for noteKey
+	pre     notePrefix             // prefix in wire form
+	wire    *gpb.SubscribeResponse // reused to send encoded responses
+	scratch []byte                 // sendAll's encoding buffer, reused
+	drainer drainScratch           // drain's scratch
 
-// pendingNote is one notification drain sends: encoded bytes found in the
-// shared cache, or snaps[snap] to encode and share under key and raw (not
-// shared when key.ent is nil).
-type pendingNote struct {
-	b    []byte
-	key  noteKey // the exact key
-	raw  noteKey // the raw key
-	snap int     // index in snaps, or -1 when b is set
+	group *subGroup // set by register
+	// parked and out are guarded by group.dmu: the hold-down tick the
+	// subscriber waits for (zero when it does not), and what another
+	// member's drain took from its queue for it meanwhile.
+	parked time.Time
+	out    *outbox
 }
 
 // Subscribe serves the gNMI Subscribe RPC from the cache: ONCE, POLL and
@@ -167,6 +166,11 @@ func (c *Cache) newSubscriber(stream gpb.GNMI_SubscribeServer, req *gpb.Subscrib
 		}
 	}
 	s.shape = shapeKey(s.onChange, s.prefix)
+	s.shapeH = unique.Make(s.shape)
+	var err error
+	if s.pre, err = newNotePrefix(s.prefix); err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "prefix: %v", err)
+	}
 	return s, nil
 }
 
@@ -192,10 +196,6 @@ func (c *Cache) validatePath(p *gpb.Path) error {
 	return status.Error(codes.NotFound, err.Error())
 }
 
-func (s *subscriber) send(n *gpb.Notification) error {
-	return s.stream.Send(&gpb.SubscribeResponse{Response: &gpb.SubscribeResponse_Update{Update: n}})
-}
-
 func (s *subscriber) sendSync() error {
 	return s.stream.Send(&gpb.SubscribeResponse{Response: &gpb.SubscribeResponse_SyncResponse{SyncResponse: true}})
 }
@@ -209,7 +209,14 @@ func (s *subscriber) sendAll(ps []pattern, since uint64) (uint64, error) {
 	ents := c.collectLocked(ps)
 	seq := c.seq
 	c.mu.RUnlock()
-	return seq, c.sendEntities(ents, ps, since, s.prefix, s.send)
+	return seq, c.sendEntities(ents, ps, since, func(sn *snap) error {
+		b, err := sn.appendResponse(s.scratch[:0], s.pre)
+		if err != nil {
+			return status.Errorf(codes.Internal, "encoding a notification: %v", err)
+		}
+		s.scratch = b
+		return s.sendEncoded(b)
+	})
 }
 
 // poll serves a POLL subscription list: the current values and a
@@ -307,31 +314,58 @@ func (s *subscriber) streamLoop(ctx context.Context) error {
 		}
 	}()
 	holding := false
+	var holdUntil time.Time
+	// startHold starts the hold-down that follows a pass that started at
+	// start and took n markers, in place of any hold-down in progress.
+	startHold := func(start time.Time, n int) {
+		if holdTimer != nil {
+			holdTimer.Stop()
+			holdTimer = nil
+		}
+		select {
+		case <-holdC:
+		default:
+		}
+		holding = false
+		// The next pass starts at the first tick after this one started:
+		// at once if this one took that long.
+		if now, next := c.clock.Now(), start.Truncate(hold).Add(hold); n > 0 && hold > 0 && now.Before(next) {
+			holding, holdUntil = true, next
+			holdTimer = c.clock.AfterFunc(next.Sub(now), func() {
+				select {
+				case holdC <- struct{}{}:
+				default:
+				}
+			})
+		}
+	}
+	var ob *outbox
 	for {
+		if ob != nil {
+			// Another member's drain took a pass's changes for s: they
+			// go before anything else.
+			n, err := s.sendOutbox(ctx, ob)
+			if err != nil {
+				return err
+			}
+			startHold(ob.start, n)
+			ob = nil
+		}
 		if err := s.runDue(time.Now()); err != nil {
 			return err
 		}
 		if !holding {
 			start := c.clock.Now()
-			n, err := s.drainPass(ctx)
+			n, err := s.drainPass(ctx, -1)
 			if err != nil {
 				return err
 			}
-			// The next pass starts at the first tick after this one
-			// started: at once if this one took that long.
-			if now, next := c.clock.Now(), start.Truncate(hold).Add(hold); n > 0 && hold > 0 && now.Before(next) {
-				holding = true
-				holdTimer = c.clock.AfterFunc(next.Sub(now), func() {
-					select {
-					case holdC <- struct{}{}:
-					default:
-					}
-				})
-			}
+			startHold(start, n)
 		}
 		ready := s.q.ready
 		if holding {
 			ready = nil // changes coalesce in the queue until the tick
+			s.park(holdUntil)
 		}
 		if wait, ok := s.nextDue(time.Now()); ok {
 			timer.Reset(wait)
@@ -346,16 +380,45 @@ func (s *subscriber) streamLoop(ctx context.Context) error {
 			holding = false
 		case <-timer.C:
 		}
+		if ready == nil {
+			ob = s.unpark()
+		}
 	}
 }
 
-// drainPass sends what the queue holds when it is called, in batches,
-// and returns the number of markers taken. Changes queued meanwhile wait
-// for the next pass.
-func (s *subscriber) drainPass(ctx context.Context) (int, error) {
+// sendOutbox sends what another member's drain took for s, and the
+// markers that drain left in s's queue, and returns the number of markers
+// sent.
+func (s *subscriber) sendOutbox(ctx context.Context, ob *outbox) (int, error) {
+	if ob.err != nil {
+		return ob.taken, ob.err
+	}
+	for _, b := range ob.notes {
+		if err := s.sendEncoded(b); err != nil {
+			return ob.taken, err
+		}
+	}
+	n := ob.taken
+	if ob.left > 0 {
+		m, err := s.drainPass(ctx, ob.left)
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// drainPass sends todo markers of the queue (what it holds when it is
+// called, for todo < 0), in batches, and returns the number of markers
+// taken. Changes queued meanwhile wait for the next pass.
+func (s *subscriber) drainPass(ctx context.Context, todo int) (int, error) {
+	if todo < 0 {
+		todo = s.q.len()
+	}
 	total := 0
-	for todo := s.q.len(); todo > 0; {
-		n, err := s.drain()
+	for todo > 0 {
+		n, err := s.drainWith(true)
 		total += n
 		if err != nil || n == 0 {
 			return total, err
@@ -416,87 +479,4 @@ func (s *subscriber) runDue(now time.Time) error {
 		sub.next = time.Now().Add(sub.heartbeat)
 	}
 	return nil
-}
-
-// drain sends up to one batch of queued entity changes and returns how
-// many markers it took. A notification that another subscriber of the same
-// shape already encoded for the same change is sent from the shared cache;
-// the others are built, encoded once and shared.
-func (s *subscriber) drain() (int, error) {
-	c := s.c
-	c.mu.RLock()
-	s.buf = s.q.pop(c.batchEntities, s.buf[:0], c.seq, c.fan.batching)
-	share := len(c.subs) > 1 // with one subscriber there is no one to share with
-	for _, m := range s.buf {
-		if !share {
-			if sn, ok := snapLocked(m.ent, s.onChange, m.since, m.changed, m.deleted, m.delPaths); ok {
-				s.snaps = append(s.snaps, sn)
-				s.out = append(s.out, pendingNote{snap: len(s.snaps) - 1})
-			}
-			continue
-		}
-		// What the notification says depends on the entity's state (ver,
-		// ts), the subscription's shape, the deletes, and which of the
-		// subscribed leaves changed after m.since. The same marker gives
-		// the same notification (raw key, looked up first: no copy of the
-		// entity is needed for it); otherwise the subscribed leaves changed
-		// after m.since are all those from the lowest sequence number
-		// among them on, so that number stands for them (exact key).
-		raw := noteKey{ent: m.ent, ver: m.ent.ver, ts: m.ent.ts,
-			changed: m.changed, deleted: m.deleted, shape: s.shape, since: m.since, raw: true}
-		if len(m.delPaths) > 0 {
-			raw.delPaths = joinExact(m.delPaths)
-		}
-		if b, found := c.shared.get(&raw); found {
-			if len(b) > 0 {
-				s.out = append(s.out, pendingNote{b: b, snap: -1})
-			}
-			continue
-		}
-		sn, ok := snapLocked(m.ent, s.onChange, m.since, m.changed, m.deleted, m.delPaths)
-		exact := raw
-		exact.raw, exact.changed, exact.since = false, len(sn.leaves) > 0, lowestSeq(sn.leaves)
-		if b, found := c.shared.get(&exact); found {
-			c.shared.put(&raw, b)
-			if len(b) > 0 {
-				s.out = append(s.out, pendingNote{b: b, snap: -1})
-			}
-			continue
-		}
-		if ok {
-			s.snaps = append(s.snaps, sn)
-			s.out = append(s.out, pendingNote{key: exact, raw: raw, snap: len(s.snaps) - 1})
-		} else {
-			c.shared.put(&raw, []byte{})
-			c.shared.put(&exact, []byte{})
-		}
-	}
-	c.mu.RUnlock()
-	taken := len(s.buf)
-	s.q.release(s.buf)
-	clear(s.buf)
-	defer func() {
-		clear(s.out)
-		s.out = s.out[:0]
-		clear(s.snaps)
-		s.snaps = s.snaps[:0]
-	}()
-	for i := range s.out {
-		p := &s.out[i]
-		b := p.b
-		if p.snap >= 0 {
-			var err error
-			if b, err = encodeUpdate(s.snaps[p.snap].note(s.prefix)); err != nil {
-				return taken, status.Errorf(codes.Internal, "encoding a notification: %v", err)
-			}
-			if p.key.ent != nil {
-				c.shared.put(&p.key, b)
-				c.shared.put(&p.raw, b)
-			}
-		}
-		if err := s.sendEncoded(b); err != nil {
-			return taken, err
-		}
-	}
-	return taken, nil
 }

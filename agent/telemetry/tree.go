@@ -42,6 +42,9 @@ type node struct {
 	// one entity changed 2^32 times while a key of it waited in the
 	// bounded shared cache.
 	ver uint32
+	// marks (entities only) holds the subscriber queues' markers of the
+	// entity; nil until a queue holds one.
+	marks *entityMarks
 }
 
 // listInfo is kept by a list node: the names of its keys and its entries.
@@ -337,14 +340,19 @@ func (n *node) isEntity() bool {
 
 // elems returns the path of n from the root: an element per container, and
 // one per list entry (named after its list, with its keys).
-func (n *node) elems() []celem {
+func (n *node) elems() []celem { return n.appendElems(nil) }
+
+// appendElems appends the path of n from the root (see elems) to dst.
+func (n *node) appendElems(dst []celem) []celem {
 	depth := 0
 	for x := n; x.parent != nil; x = x.parent {
 		if x.list == nil {
 			depth++
 		}
 	}
-	out := make([]celem, depth)
+	start := len(dst)
+	dst = slices.Grow(dst, depth)[:start+depth]
+	out := dst[start:]
 	for x := n; x.parent != nil; x = x.parent {
 		if x.list != nil {
 			continue
@@ -356,7 +364,7 @@ func (n *node) elems() []celem {
 			out[depth] = celem{name: x.name}
 		}
 	}
-	return out
+	return dst
 }
 
 // key returns a text that names entity n uniquely within the tree, for the
