@@ -257,3 +257,25 @@ func BenchmarkCacheMemory100kPolicies(b *testing.B) {
 	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/policies, "heap-B/policy")
 	runtime.KeepAlive(c)
 }
+
+// BenchmarkQuery10kLSPs measures a Get-style Query of every LSP's state
+// with 10,000 LSPs in the cache.
+func BenchmarkQuery10kLSPs(b *testing.B) {
+	const lsps = 10000
+	c := NewCache()
+	p := newPump(c)
+	for i := range lsps {
+		p.apply(&pcc.Change{LSP: benchLSP(i)})
+	}
+	path := &gpb.Path{Elem: []*gpb.PathElem{{Name: "pce-client"}, {Name: "lsps"}, {Name: "lsp", Key: map[string]string{"name": "*"}}, {Name: "state"}}}
+	b.ReportAllocs()
+	for b.Loop() {
+		n := 0
+		if err := c.Query(path, func(*gpb.Notification) error { n++; return nil }); err != nil {
+			b.Fatal(err)
+		}
+		if n != lsps {
+			b.Fatalf("%d notifications, want %d", n, lsps)
+		}
+	}
+}
