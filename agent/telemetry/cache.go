@@ -107,6 +107,7 @@ func NewCache(opts ...Option) *Cache {
 		batchEntities:  1024,
 		queryBatchSize: 512,
 	}
+	c.fan.holdDown = DefaultHoldDown
 	for _, o := range opts {
 		o(c)
 	}
