@@ -48,6 +48,7 @@ type Cache struct {
 	hint       int      // the index of that leaf
 	updateBase uint64   // the sequence number before the Update in progress
 	dirs       []string // containers without node on the path of the leaf being set
+	pack       []byte   // encodeScratch's packed leaf-lists
 	shapes     shapeTable
 
 	shared sharedNotes // encoded ON_CHANGE notifications shared by subscribers
@@ -152,11 +153,21 @@ func (c *Cache) Update(n *gpb.Notification) {
 		if at, ent, dirs, ok := c.walkCreate(c.root, nil, c.prefixDirs[:0], n.GetPrefix().GetElem()); ok {
 			c.prefixDirs = dirs
 			for i, u := range ups {
-				c.setLocked(at, ent, dirs, u.GetPath().GetElem(), u.GetVal(), ts, len(ups)-i)
+				if k, s, x, ok := encodeValue(u.GetVal()); ok {
+					c.setLocked(at, ent, dirs, u.GetPath().GetElem(), k, s, x, ts, len(ups)-i)
+				}
 			}
 			c.prune(at)
 		}
 	}
+	c.endUpdateLocked(seq0)
+}
+
+// endUpdateLocked ends the Update in progress: it trims the leaf slices it
+// grew, counts the change of every entity it changed, hands the changes to
+// the subscribers and resets the scratch state. seq0 is the cache sequence
+// number before the Update.
+func (c *Cache) endUpdateLocked(seq0 uint64) {
 	for _, g := range c.grown {
 		if cap(g.leaves)-len(g.leaves) > 1 {
 			g.leaves = append(make([]leaf, 0, len(g.leaves)), g.leaves...)
@@ -320,10 +331,11 @@ func (c *Cache) materialize(n *node, name string) *node {
 const maxLeafGrowth = 32
 
 // setLocked stores one leaf at rel below the place dirs inside n, whose
-// entity is ent (nil for the root). remaining is the number of updates
-// left in the notification (this one included), used to size a new leaf
-// slice.
-func (c *Cache) setLocked(n, ent *node, dirs []string, rel []*gpb.PathElem, v *gpb.TypedValue, ts int64, remaining int) {
+// entity is ent (nil for the root), with the value k, s, u (as
+// encodeValue gives it; s is kept, so it must not be memory that is
+// reused). remaining is the number of updates left in the notification
+// (this one included), used to size a new leaf slice.
+func (c *Cache) setLocked(n, ent *node, dirs []string, rel []*gpb.PathElem, k kind, s string, u uint64, ts int64, remaining int) {
 	if len(rel) == 0 {
 		return
 	}
@@ -331,10 +343,7 @@ func (c *Cache) setLocked(n, ent *node, dirs []string, rel []*gpb.PathElem, v *g
 	if len(last.GetKey()) > 0 {
 		return
 	}
-	k, s, u, ok := encodeValue(v)
-	if !ok {
-		return
-	}
+	var ok bool
 	c.dirs = append(c.dirs[:0], dirs...)
 	n, ent, c.dirs, ok = c.walkCreate(n, ent, c.dirs, rel[:len(rel)-1])
 	if !ok {

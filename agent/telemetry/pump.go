@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/netip"
 	"time"
+	"unsafe"
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
 
@@ -45,9 +46,10 @@ func (c *Cache) Run(ctx context.Context, q *pcc.ChangeQueue) error {
 	}
 }
 
-// pump converts engine changes into notifications. It reuses one template
-// notification for LSPs (the cache keeps no reference to what it is given),
-// so an LSP change costs no allocation beyond the strings the cache keeps.
+// pump converts engine changes into notifications. It fills one template
+// notification for every LSP change (see updateTemplate), so an LSP change
+// costs no allocation beyond the values that changed, which the cache
+// keeps.
 type pump struct {
 	c *Cache
 
@@ -97,7 +99,7 @@ func (p *pump) apply(ch *pcc.Change) {
 		if ch.LSP.Delegated {
 			p.delegated++
 		}
-		p.c.Update(p.lsp.fill(ch.LSP, p.now()))
+		p.c.updateTemplate(p.lsp.fill(ch.LSP, p.now()), &p.lsp.index)
 	case ch.Server != nil:
 		addr := ch.Server.Config.Address
 		if ch.Removed {
@@ -173,11 +175,14 @@ func unixNano(t time.Time) uint64 {
 	return uint64(t.UnixNano())
 }
 
-func addrText(a netip.Addr) string {
+// scratchAddr writes the text of a (empty for the zero Addr) into *buf
+// and returns it as a string that is valid until the next call with buf.
+func scratchAddr(buf *[]byte, a netip.Addr) string {
 	if !a.IsValid() {
 		return ""
 	}
-	return a.String()
+	*buf = a.AppendTo((*buf)[:0])
+	return unsafe.String(&(*buf)[0], len(*buf))
 }
 
 // serverNotification returns the notification of one server's state.
@@ -243,6 +248,11 @@ type lspTemplate struct {
 	delegated                             *gpb.TypedValue_BoolVal
 	labels                                *gpb.ScalarArray
 	labelVals                             []*gpb.TypedValue
+
+	// endpointText and delegToText hold the text of the addresses, reused
+	// from change to change (updateTemplate copies what it keeps).
+	endpointText, delegToText []byte
+	index                     leafIndex
 }
 
 func (t *lspTemplate) init() {
@@ -290,7 +300,7 @@ func (t *lspTemplate) fill(l *pcc.LSPState, ts int64) *gpb.Notification {
 	t.plspID.UintVal = uint64(l.PLSPID)
 	t.origin.StringVal = l.Origin.String()
 	t.color.UintVal = uint64(l.Color)
-	t.endpoint.StringVal = addrText(l.Endpoint)
+	t.endpoint.StringVal = scratchAddr(&t.endpointText, l.Endpoint)
 	t.pref.UintVal = uint64(l.Preference)
 	t.oper.StringVal = l.OperStatus.String()
 	t.delegated.BoolVal = l.Delegated
@@ -307,7 +317,7 @@ func (t *lspTemplate) fill(l *pcc.LSPState, ts int64) *gpb.Notification {
 	t.srpID.UintVal = uint64(l.LastSRPID)
 	t.lastChange.UintVal = unixNano(l.LastChange)
 	if l.Delegated && l.DelegatedTo.IsValid() {
-		t.delegTo.StringVal = l.DelegatedTo.String()
+		t.delegTo.StringVal = scratchAddr(&t.delegToText, l.DelegatedTo)
 		t.note.Update = t.all
 		t.note.Delete = nil
 	} else {

@@ -113,15 +113,24 @@ func encodeValue(v *gpb.TypedValue) (k kind, s string, u uint64, ok bool) {
 // packUintList packs a leaf-list whose elements are all unsigned integers.
 func packUintList(elems []*gpb.TypedValue) (string, bool) {
 	var buf [64]byte
-	b := buf[:0]
+	b, ok := appendUintList(buf[:0], elems)
+	if !ok {
+		return "", false
+	}
+	return string(b), true
+}
+
+// appendUintList appends to b the packed form of a leaf-list whose
+// elements are all unsigned integers: each as a uvarint.
+func appendUintList(b []byte, elems []*gpb.TypedValue) ([]byte, bool) {
 	for _, e := range elems {
 		x, ok := e.GetValue().(*gpb.TypedValue_UintVal)
 		if !ok {
-			return "", false
+			return b, false
 		}
 		b = binary.AppendUvarint(b, x.UintVal)
 	}
-	return string(b), true
+	return b, true
 }
 
 // typedValue rebuilds the gNMI value of l.
