@@ -267,6 +267,10 @@ type pipeSubscriber struct {
 	err       error // why the stream ended early; read after recvDone
 	recvDone  chan struct{}
 	stop      func() // ends the subscription (subscriber process only)
+	// stuck makes the subscriber read nothing after the sync_response, as
+	// a collector that hangs: the agent's flow control then holds back
+	// what it would send.
+	stuck bool
 }
 
 // pipeSubscribe connects a new gNMI client to addr, subscribes and waits
@@ -274,7 +278,7 @@ type pipeSubscriber struct {
 // will be given.
 func pipeSubscribe(b *testing.B, addr string, want []uint64) *pipeSubscriber {
 	b.Helper()
-	s, stop, err := pipeDial(addr, want)
+	s, stop, err := pipeDial(addr, want, false)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -285,17 +289,17 @@ func pipeSubscribe(b *testing.B, addr string, want []uint64) *pipeSubscriber {
 	return s
 }
 
-// pipeDial connects a new gNMI client to addr and subscribes it; stop ends
-// the subscription and waits for its receiver. It needs no testing.B, so
-// that the subscriber process of BenchmarkPCEPRoundTripWithSubscribers can
-// use it too.
-func pipeDial(addr string, want []uint64) (s *pipeSubscriber, stop func(), err error) {
+// pipeDial connects a new gNMI client to addr and subscribes it (stuck:
+// see pipeSubscriber); stop ends the subscription and waits for its
+// receiver. It needs no testing.B, so that the subscriber process of
+// BenchmarkPCEPRoundTripWithSubscribers can use it too.
+func pipeDial(addr string, want []uint64, stuck bool) (s *pipeSubscriber, stop func(), err error) {
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		return nil, nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s = &pipeSubscriber{want: want, synced: make(chan struct{}), done: make(chan struct{}), recvDone: make(chan struct{})}
+	s = &pipeSubscriber{want: want, synced: make(chan struct{}), done: make(chan struct{}), recvDone: make(chan struct{}), stuck: stuck}
 	for _, w := range want {
 		if w != 0 {
 			s.remaining.Add(1)
@@ -351,6 +355,11 @@ func (s *pipeSubscriber) recv(stream gnmi.GNMI_SubscribeClient) {
 		if resp.GetSyncResponse() {
 			synced = true
 			close(s.synced)
+			if s.stuck {
+				<-stream.Context().Done()
+				s.err = stream.Context().Err()
+				return
+			}
 			continue
 		}
 		if !synced {
@@ -484,13 +493,29 @@ func BenchmarkPCUpdToOnChangeSubscriber(b *testing.B) {
 // the machine runs. delivered-% is what the subscribers had received
 // (mean, of the updates pushed) when the last update was echoed, as the
 // subscriber process reports it on its stdout.
+//
+// The stuck-subscribers=10 case has 10 subscribers that read nothing after
+// their sync_response (hung collectors): the agent sends them nothing more
+// once flow control holds it back, so the case measures what handing the
+// changes to subscribers costs, without building and sending notifications.
 func BenchmarkPCEPRoundTripWithSubscribers(b *testing.B) {
-	for _, subs := range []int{0, 1, 10} {
-		b.Run(fmt.Sprintf("subscribers=%d", subs), func(b *testing.B) {
+	cases := []struct {
+		name  string
+		subs  int
+		stuck bool
+	}{
+		{"subscribers=0", 0, false},
+		{"subscribers=1", 1, false},
+		{"subscribers=10", 10, false},
+		{"stuck-subscribers=10", 10, true},
+	}
+	for _, tc := range cases {
+		subs := tc.subs
+		b.Run(tc.name, func(b *testing.B) {
 			h := pipeStart(b, pipeLSPs)
 			var child *pipeChild
 			if subs > 0 {
-				child = pipeStartChild(b, h.gnmi, subs)
+				child = pipeStartChild(b, h.gnmi, subs, tc.stuck)
 			}
 			b.ResetTimer()
 			cpu0 := pipeCPU(b)
@@ -509,7 +534,7 @@ func BenchmarkPCEPRoundTripWithSubscribers(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "updates/s")
 			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/update")
-			if subs > 0 {
+			if subs > 0 && !tc.stuck {
 				b.ReportMetric(100*float64(delivered)/float64(subs)/float64(b.N), "delivered-%")
 			}
 		})
@@ -530,7 +555,8 @@ func pipeCPU(b *testing.B) time.Duration {
 // pipeChildEnv names the environment variable that makes the test binary
 // the subscriber process of BenchmarkPCEPRoundTripWithSubscribers. Its
 // value is "COUNT@ADDR": COUNT subscribers of pipeLabelsPath on the gNMI
-// server at ADDR.
+// server at ADDR, or "COUNT@ADDR stuck" for subscribers that read nothing
+// after their sync_response.
 const pipeChildEnv = "PCCAGENT_BENCH_SUBSCRIBERS"
 
 // TestMain runs the subscriber process when pipeChildEnv is set, and the
@@ -555,6 +581,10 @@ func pipeChildMain(spec string, in io.Reader, out io.Writer) error {
 	if err := pipeLowestPriority(); err != nil {
 		return fmt.Errorf("lowering the priority: %w", err)
 	}
+	spec, mode, _ := strings.Cut(spec, " ")
+	if mode != "" && mode != "stuck" {
+		return fmt.Errorf("%s: unknown mode %q", pipeChildEnv, mode)
+	}
 	count, addr, ok := strings.Cut(spec, "@")
 	n, err := strconv.Atoi(count)
 	if !ok || err != nil || n <= 0 {
@@ -567,7 +597,7 @@ func pipeChildMain(spec string, in io.Reader, out io.Writer) error {
 		}
 	}()
 	for range n {
-		s, stop, err := pipeDial(addr, nil)
+		s, stop, err := pipeDial(addr, nil, mode == "stuck")
 		if err != nil {
 			return err
 		}
@@ -640,9 +670,9 @@ type pipeChild struct {
 }
 
 // pipeStartChild starts a subscriber process with subs subscribers of the
-// gNMI server at addr and waits until all have had their sync_response.
-// The process ends at cleanup.
-func pipeStartChild(b *testing.B, addr string, subs int) *pipeChild {
+// gNMI server at addr (stuck: see pipeSubscriber) and waits until all have
+// had their sync_response. The process ends at cleanup.
+func pipeStartChild(b *testing.B, addr string, subs int, stuck bool) *pipeChild {
 	b.Helper()
 	exe, err := os.Executable()
 	if err != nil {
@@ -654,7 +684,11 @@ func pipeStartChild(b *testing.B, addr string, subs int) *pipeChild {
 	} else {
 		cmd = exec.Command(exe)
 	}
-	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d@%s", pipeChildEnv, subs, addr))
+	spec := fmt.Sprintf("%d@%s", subs, addr)
+	if stuck {
+		spec += " stuck"
+	}
+	cmd.Env = append(os.Environ(), pipeChildEnv+"="+spec)
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

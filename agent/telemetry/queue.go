@@ -88,13 +88,24 @@ func (q *queue) setMarker(ent *node, m *marker) {
 // event's updates and deletes.
 func (q *queue) mark(ev *event, base uint64, upd, del bool) {
 	q.mu.Lock()
-	q.markLocked(ev, base, upd, del)
+	added := q.markLocked(ev, base, upd, del)
 	q.mu.Unlock()
+	if added {
+		q.wake()
+	}
 }
 
-// markLocked is mark with q.mu held. It wakes the subscriber when it
-// queues a new marker.
-func (q *queue) markLocked(ev *event, base uint64, upd, del bool) {
+// wake tells the subscriber that markers may be queued.
+func (q *queue) wake() {
+	select {
+	case q.ready <- struct{}{}:
+	default:
+	}
+}
+
+// markLocked is mark with q.mu held, and says whether it queued a new
+// marker (the subscriber is then to be woken: see wake).
+func (q *queue) markLocked(ev *event, base uint64, upd, del bool) (added bool) {
 	ent := ev.entity
 	m := q.marker(ent)
 	if m == nil && len(q.gone) > 0 && !ent.detached {
@@ -120,12 +131,11 @@ func (q *queue) markLocked(ev *event, base uint64, upd, del bool) {
 		}
 		q.setMarker(ent, m)
 		q.order = append(q.order, m)
-		select {
-		case q.ready <- struct{}{}:
-		default:
-		}
+		added = true
 	}
-	m.ent = ent
+	if m.ent != ent {
+		m.ent = ent
+	}
 	if ent.detached && m.gone == "" {
 		m.gone = ent.key()
 		q.gone[m.gone] = m
@@ -140,9 +150,10 @@ func (q *queue) markLocked(ev *event, base uint64, upd, del bool) {
 			}
 		}
 	}
-	if upd {
+	if upd && !m.changed {
 		m.changed = true
 	}
+	return added
 }
 
 // pop removes up to max markers, oldest first, appending them to buf.
@@ -317,12 +328,18 @@ func (c *Cache) flushLocked() {
 		if len(marks) > 0 {
 			for _, s := range g.subs {
 				q := s.q
+				added := false
 				q.mu.Lock()
 				for j := range marks {
 					m := &marks[j]
-					q.markLocked(m.ev, m.base, m.upd, m.del)
+					if q.markLocked(m.ev, m.base, m.upd, m.del) {
+						added = true
+					}
 				}
 				q.mu.Unlock()
+				if added {
+					q.wake()
+				}
 			}
 		}
 		clear(marks)
