@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -498,24 +499,29 @@ func BenchmarkPCUpdToOnChangeSubscriber(b *testing.B) {
 // their sync_response (hung collectors): the agent sends them nothing more
 // once flow control holds it back, so the case measures what handing the
 // changes to subscribers costs, without building and sending notifications.
+// The idle-load case has no subscriber, but a process that spins on every
+// core in the SCHED_IDLE policy, as the subscriber process would if it
+// had unbounded work: it measures what merely sharing the machine with the
+// clients costs the agent, a cost collectors on other machines do not have.
 func BenchmarkPCEPRoundTripWithSubscribers(b *testing.B) {
 	cases := []struct {
-		name  string
-		subs  int
-		stuck bool
+		name string
+		subs int
+		mode string // the subscriber process's mode (pipeChildEnv)
 	}{
-		{"subscribers=0", 0, false},
-		{"subscribers=1", 1, false},
-		{"subscribers=10", 10, false},
-		{"stuck-subscribers=10", 10, true},
+		{"subscribers=0", 0, ""},
+		{"subscribers=1", 1, ""},
+		{"subscribers=10", 10, ""},
+		{"stuck-subscribers=10", 10, "stuck"},
+		{"idle-load", 0, "spin"},
 	}
 	for _, tc := range cases {
 		subs := tc.subs
 		b.Run(tc.name, func(b *testing.B) {
 			h := pipeStart(b, pipeLSPs)
 			var child *pipeChild
-			if subs > 0 {
-				child = pipeStartChild(b, h.gnmi, subs, tc.stuck)
+			if subs > 0 || tc.mode != "" {
+				child = pipeStartChild(b, h.gnmi, subs, tc.mode)
 			}
 			b.ResetTimer()
 			cpu0 := pipeCPU(b)
@@ -534,7 +540,7 @@ func BenchmarkPCEPRoundTripWithSubscribers(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "updates/s")
 			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/update")
-			if subs > 0 && !tc.stuck {
+			if subs > 0 && tc.mode == "" {
 				b.ReportMetric(100*float64(delivered)/float64(subs)/float64(b.N), "delivered-%")
 			}
 		})
@@ -556,7 +562,8 @@ func pipeCPU(b *testing.B) time.Duration {
 // the subscriber process of BenchmarkPCEPRoundTripWithSubscribers. Its
 // value is "COUNT@ADDR": COUNT subscribers of pipeLabelsPath on the gNMI
 // server at ADDR, or "COUNT@ADDR stuck" for subscribers that read nothing
-// after their sync_response.
+// after their sync_response, or "COUNT@ADDR spin" for a process that also
+// keeps every core busy with its lowest-priority threads.
 const pipeChildEnv = "PCCAGENT_BENCH_SUBSCRIBERS"
 
 // TestMain runs the subscriber process when pipeChildEnv is set, and the
@@ -582,13 +589,25 @@ func pipeChildMain(spec string, in io.Reader, out io.Writer) error {
 		return fmt.Errorf("lowering the priority: %w", err)
 	}
 	spec, mode, _ := strings.Cut(spec, " ")
-	if mode != "" && mode != "stuck" {
+	if mode != "" && mode != "stuck" && mode != "spin" {
 		return fmt.Errorf("%s: unknown mode %q", pipeChildEnv, mode)
 	}
 	count, addr, ok := strings.Cut(spec, "@")
 	n, err := strconv.Atoi(count)
-	if !ok || err != nil || n <= 0 {
+	if !ok || err != nil || n < 0 {
 		return fmt.Errorf("%s=%q: want COUNT@ADDR", pipeChildEnv, spec)
+	}
+	if mode == "spin" {
+		// Until the parent closes in (at most pipeWait after the
+		// benchmark ends), one spinning goroutine per core.
+		var stop atomic.Bool
+		defer stop.Store(true)
+		for range runtime.GOMAXPROCS(0) {
+			go func() {
+				for !stop.Load() {
+				}
+			}()
+		}
 	}
 	ss := make([]*pipeSubscriber, 0, n)
 	defer func() {
@@ -670,9 +689,10 @@ type pipeChild struct {
 }
 
 // pipeStartChild starts a subscriber process with subs subscribers of the
-// gNMI server at addr (stuck: see pipeSubscriber) and waits until all have
-// had their sync_response. The process ends at cleanup.
-func pipeStartChild(b *testing.B, addr string, subs int, stuck bool) *pipeChild {
+// gNMI server at addr, in mode ("", "stuck" or "spin": see pipeChildEnv),
+// and waits until all have had their sync_response. The process ends at
+// cleanup.
+func pipeStartChild(b *testing.B, addr string, subs int, mode string) *pipeChild {
 	b.Helper()
 	exe, err := os.Executable()
 	if err != nil {
@@ -685,8 +705,8 @@ func pipeStartChild(b *testing.B, addr string, subs int, stuck bool) *pipeChild 
 		cmd = exec.Command(exe)
 	}
 	spec := fmt.Sprintf("%d@%s", subs, addr)
-	if stuck {
-		spec += " stuck"
+	if mode != "" {
+		spec += " " + mode
 	}
 	cmd.Env = append(os.Environ(), pipeChildEnv+"="+spec)
 	cmd.Stderr = os.Stderr
