@@ -292,7 +292,9 @@ func (t *lspTemplate) init() {
 	t.delDelegTo = []*gpb.Path{{Elem: []*gpb.PathElem{{Name: "delegated-to"}}}}
 }
 
-// fill sets the template to l's state and returns it.
+// fill sets the template to l's state and returns it. Its address texts
+// are scratch memory that the next fill overwrites: the result is for
+// updateTemplate, which copies what it keeps, never for Update.
 func (t *lspTemplate) fill(l *pcc.LSPState, ts int64) *gpb.Notification {
 	t.note.Timestamp = ts
 	t.key["name"] = l.Name
